@@ -71,4 +71,28 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         raise ProxyError(400, f"Invalid value for '{param}': {err['msg']}.", param=param, code="invalid_request_body") from None
     if not request.messages:
         raise ProxyError(400, "'messages' must contain at least one message.", param="messages", code="invalid_request_body")
+    for i, message in enumerate(request.messages):
+        problem = _message_problem(message)
+        if problem:
+            raise ProxyError(400, f"Invalid message at 'messages.{i}': {problem}", param=f"messages.{i}", code="invalid_request_body")
     return request
+
+
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
+def _message_problem(message: Message) -> str | None:
+    """What OpenAI would reject in a message. Some upstreams answer these with a 500 (llama.cpp's
+    server does), so the proxy checks them itself and the client gets a clear 400."""
+    role = message.role
+    if role not in ROLES:
+        return f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}."
+    extra = message.model_extra or {}
+    if role == "assistant":
+        if message.content is None and not extra.get("tool_calls") and not extra.get("function_call"):
+            return "an assistant message needs 'content' or 'tool_calls'."
+    elif message.content is None:
+        return f"a {role} message needs 'content'."
+    if role == "tool" and not isinstance(extra.get("tool_call_id"), str):
+        return "a tool message needs 'tool_call_id'."
+    return None

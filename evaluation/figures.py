@@ -1,0 +1,203 @@
+"""Inline SVG figures for the report: no scripts, no external assets, readable when printed."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from html import escape
+
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+_ids = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    label: str
+    group: str  # axis
+    x: float  # utility %
+    y: float  # safety %
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.1f}"
+
+
+def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    span = max(hi - lo, 1e-9)
+    raw = span / n
+    step = min((s for s in (0.5, 1, 2, 2.5, 5, 10, 20, 25, 50) if s >= raw), default=50)
+    first = math.ceil(lo / step) * step
+    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _range(values: list[float], pad: float = 4.0, min_span: float = 10.0) -> tuple[float, float]:
+    lo, hi = min(values), max(values)
+    if hi - lo < min_span:
+        mid = (hi + lo) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+    lo, hi = lo - pad, hi + pad
+    if lo < 0:
+        lo, hi = 0.0, hi - lo
+    if hi > 100:
+        lo, hi = max(0.0, lo - (hi - 100)), 100.0
+    return lo, hi
+
+
+def scatter(
+    before: list[Point],
+    after: list[Point] | None,
+    baseline_before: Point | None,
+    baseline_after: Point | None,
+    colors: dict[str, str],
+    *,
+    caption_before: str = "undefended",
+    caption_after: str = "defended",
+    highlight: int = 4,
+) -> str:
+    """Each identity's (utility, safety) point; with `after`, an arrow from each undefended point to its
+    defended one. The no-persona baseline is a black diamond; the identities' mean a cross."""
+    w, h, ml, mr, mt, mb = 620, 470, 58, 20, 16, 50
+    pts = before + (after or []) + [p for p in (baseline_before, baseline_after) if p]
+    x0, x1 = _range([p.x for p in pts])
+    y0, y1 = _range([p.y for p in pts])
+
+    def sx(v: float) -> float:
+        return ml + (v - x0) / (x1 - x0) * (w - ml - mr)
+
+    def sy(v: float) -> float:
+        return h - mb - (v - y0) / (y1 - y0) * (h - mt - mb)
+
+    uid = next(_ids)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+        'font-family="Helvetica, Arial, sans-serif" font-size="11">',
+        f'<defs><marker id="arrow{uid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
+        f'<rect x="{ml}" y="{mt}" width="{w - ml - mr}" height="{h - mt - mb}" fill="#fcfcfd" stroke="#c9ced8"/>',
+    ]
+    for t in _ticks(x0, x1):
+        out.append(f'<line x1="{sx(t):.1f}" y1="{mt}" x2="{sx(t):.1f}" y2="{h - mb}" stroke="#eceef2"/>')
+        out.append(f'<text x="{sx(t):.1f}" y="{h - mb + 15}" text-anchor="middle" fill="#5b6372">{t:g}</text>')
+    for t in _ticks(y0, y1):
+        out.append(f'<line x1="{ml}" y1="{sy(t):.1f}" x2="{w - mr}" y2="{sy(t):.1f}" stroke="#eceef2"/>')
+        out.append(f'<text x="{ml - 6}" y="{sy(t) + 4:.1f}" text-anchor="end" fill="#5b6372">{t:g}</text>')
+    out.append(
+        f'<text x="{(ml + w - mr) / 2}" y="{h - 12}" text-anchor="middle" font-size="13">'
+        "utility: accuracy on graded questions (%)</text>"
+    )
+    out.append(
+        f'<text transform="translate(15,{(mt + h - mb) / 2}) rotate(-90)" text-anchor="middle" font-size="13">'
+        "safety: unsafe prompts refused (%)</text>"
+    )
+    final = after if after is not None else before
+    mx = sum(p.x for p in final) / len(final) if final else None
+    my = sum(p.y for p in final) / len(final) if final else None
+    if after is not None:
+        by_label = {p.label: p for p in before}
+        for p in after:
+            b = by_label.get(p.label)
+            if b is None:
+                continue
+            if abs(b.x - p.x) + abs(b.y - p.y) > 0.3:
+                out.append(
+                    f'<line x1="{sx(b.x):.1f}" y1="{sy(b.y):.1f}" x2="{sx(p.x):.1f}" y2="{sy(p.y):.1f}" '
+                    f'stroke="#888" stroke-width="1" marker-end="url(#arrow{uid})"/>'
+                )
+            out.append(_dot(b, colors, sx, sy, filled=False, note=caption_before))
+    for p in final:
+        out.append(_dot(p, colors, sx, sy, filled=True, note=caption_after if after is not None else ""))
+    if mx is not None and my is not None:
+        out.append(
+            f'<g stroke="#1d2330" stroke-width="1.5"><line x1="{sx(mx) - 7:.1f}" y1="{sy(my):.1f}" x2="{sx(mx) + 7:.1f}" '
+            f'y2="{sy(my):.1f}"/><line x1="{sx(mx):.1f}" y1="{sy(my) - 7:.1f}" x2="{sx(mx):.1f}" y2="{sy(my) + 7:.1f}"/>'
+            f"<title>mean over identities: utility {_fmt(mx)}%, safety {_fmt(my)}%</title></g>"
+        )
+    if after is None:
+        marks = [(baseline_before, True)]
+    else:
+        marks = [(baseline_before, False), (baseline_after, True)]
+        if baseline_before and baseline_after and abs(baseline_before.x - baseline_after.x) + abs(baseline_before.y - baseline_after.y) > 0.3:
+            out.append(
+                f'<line x1="{sx(baseline_before.x):.1f}" y1="{sy(baseline_before.y):.1f}" x2="{sx(baseline_after.x):.1f}" '
+                f'y2="{sy(baseline_after.y):.1f}" stroke="#1d2330" stroke-dasharray="3,2" marker-end="url(#arrow{uid})"/>'
+            )
+    for base, filled in marks:
+        if base is not None:
+            out.append(_diamond(base, sx, sy, filled=filled))
+    if final and mx is not None and my is not None:
+        far = sorted(final, key=lambda p: -((p.x - mx) ** 2 + (p.y - my) ** 2))[:highlight]
+        for p in far:
+            out.append(
+                f'<text x="{sx(p.x) + 7:.1f}" y="{sy(p.y) - 6:.1f}" fill="#1d2330" font-size="11" '
+                f'paint-order="stroke" stroke="white" stroke-width="3">{escape(p.label)}</text>'
+            )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _diamond(p: Point, sx, sy, *, filled: bool) -> str:  # type: ignore[no-untyped-def]
+    cx, cy = sx(p.x), sy(p.y)
+    return (
+        f'<path d="M{cx:.1f},{cy - 7:.1f} L{cx + 7:.1f},{cy:.1f} L{cx:.1f},{cy + 7:.1f} L{cx - 7:.1f},{cy:.1f} z" '
+        f'fill="{"#1d2330" if filled else "white"}" stroke="#1d2330" stroke-width="1.5">'
+        f"<title>no persona: utility {_fmt(p.x)}%, safety {_fmt(p.y)}%</title></path>"
+    )
+
+
+def _dot(p: Point, colors: dict[str, str], sx, sy, *, filled: bool, note: str) -> str:  # type: ignore[no-untyped-def]
+    color = colors.get(p.group, "#888")
+    fill = color if filled else "white"
+    title = escape(f"{p.label} ({p.group}){' — ' + note if note else ''}: utility {_fmt(p.x)}%, safety {_fmt(p.y)}%")
+    return (
+        f'<circle cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="5" fill="{fill}" stroke="{color}" stroke-width="1.8" '
+        f'fill-opacity="{0.85 if filled else 1}"><title>{title}</title></circle>'
+    )
+
+
+def legend(colors: dict[str, str], *, arrows: bool) -> str:
+    """HTML legend for the scatter plots."""
+    items = [f'<span><span class="swatch" style="background:{c}"></span>{escape(g)}</span>' for g, c in colors.items()]
+    items.append("<span>&#9670; no persona</span>")
+    items.append("<span>+ mean over identities</span>")
+    if arrows:
+        items.append("<span>&#9675; undefended &#8594; &#9679; defended</span>")
+    return '<div class="note" style="display:flex;flex-wrap:wrap;gap:14px">' + "".join(items) + "</div>"
+
+
+def bars(groups: list[str], series: list[tuple[str, str, dict[str, float | None]]], *, unit: str = "") -> str:
+    """Grouped horizontal bars: one group per axis, one bar per series (label, color, values)."""
+    bar_h, gap, ml, mr, mt = 12, 10, 150, 60, 24
+    n = max(1, len(series))
+    h = mt + len(groups) * (n * bar_h + gap) + 10
+    w = 620
+    vals = [v for _, _, d in series for v in d.values() if v is not None]
+    top = max(vals + [1e-9]) * 1.1
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+        'font-family="Helvetica, Arial, sans-serif" font-size="11">'
+    ]
+    x = ml
+    for label, color, _ in series:
+        out.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{color}"/>')
+        out.append(f'<text x="{x + 14}" y="15">{escape(label)}</text>')
+        x += 24 + 7 * len(label)
+    y = mt
+    for g in groups:
+        out.append(f'<text x="{ml - 8}" y="{y + n * bar_h / 2 + 4:.1f}" text-anchor="end">{escape(g)}</text>')
+        for k, (label, color, d) in enumerate(series):
+            v = d.get(g)
+            yy = y + k * bar_h
+            if v is None:
+                out.append(f'<text x="{ml + 4}" y="{yy + bar_h - 2}" fill="#5b6372">n/a</text>')
+                continue
+            bw = v / top * (w - ml - mr)
+            out.append(
+                f'<rect x="{ml}" y="{yy}" width="{bw:.1f}" height="{bar_h - 2}" fill="{color}">'
+                f"<title>{escape(g)} — {escape(label)}: {v:.2f}{unit}</title></rect>"
+            )
+            out.append(f'<text x="{ml + bw + 4:.1f}" y="{yy + bar_h - 3}" fill="#1d2330">{v:.2f}</text>')
+        y += n * bar_h + gap
+    out.append(f'<line x1="{ml}" y1="{mt - 2}" x2="{ml}" y2="{h - 8}" stroke="#c9ced8"/>')
+    out.append("</svg>")
+    return "".join(out)

@@ -1,0 +1,205 @@
+"""The HTTP surface: OpenAI's routes, health, metrics. It moves bytes; `proxy/pipeline.py` decides.
+
+Route handlers take the raw request and parse the body with orjson themselves: FastAPI's typed
+body parameters would validate and copy every request a second time on the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from proxy.auth import KeyChecker
+from proxy.config import Config
+from proxy.errors import ProxyError, error_body
+from proxy.metrics import Metrics
+from proxy.observe import completion_text
+from proxy.pipeline import Pipeline
+from proxy.routing import Router
+from proxy.streaming import RelayResponse, relay
+
+log = logging.getLogger("evenhand")
+
+JSON = "application/json"
+
+
+@dataclass
+class State:
+    config: Config
+    router: Router
+    pipeline: Pipeline
+    keys: KeyChecker
+    metrics: Metrics
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) as soon as it is known to pass the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ProxyError(413, f"The request body is larger than this proxy's limit of {limit} bytes.", code="request_too_large")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ProxyError(413, f"The request body is larger than this proxy's limit of {limit} bytes.", code="request_too_large")
+        parts.append(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def upstream_error_response(status: int, body: bytes, headers: dict[str, str], upstream: str) -> Response:
+    """An upstream's own error, passed on with its status; bodies that are not JSON are wrapped so
+    clients always get the OpenAI error shape."""
+    try:
+        parsed = orjson.loads(body)
+        ok = isinstance(parsed, dict) and "error" in parsed
+    except orjson.JSONDecodeError:
+        ok = False
+    if not ok:
+        body = error_body(f"The upstream '{upstream}' answered with status {status}.", "upstream_error", f"upstream_{status}")
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def create_app(config: Config, pipeline_factory=None) -> FastAPI:
+    """The ASGI app for a config. `pipeline_factory(router, metrics) -> Pipeline` plugs in the stages."""
+    router = Router(config)
+    metrics = Metrics()
+    pipeline = pipeline_factory(router, metrics) if pipeline_factory else Pipeline(router, metrics)
+    state = State(config, router, pipeline, KeyChecker(config.auth.keys, config.auth.admin_key), metrics)
+    limit = config.server.max_body_bytes
+    extra_headers = config.server.response_headers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for upstream in router.upstreams.values():
+                await upstream.start()
+                stack.push_async_callback(upstream.aclose)
+            if config.passthrough:
+                await _learn_models(state)
+            yield
+
+    app = FastAPI(title="Evenhand", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.evenhand = state
+
+    @app.exception_handler(ProxyError)
+    async def _proxy_error(request: Request, exc: ProxyError) -> Response:
+        metrics.error(exc.status, exc.code)
+        return exc.response()
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            err = ProxyError(404, f"Unknown route: {request.method} {request.url.path}", code="unknown_route")
+        elif exc.status_code == 405:
+            err = ProxyError(405, f"Method {request.method} is not allowed on {request.url.path}.", code="method_not_allowed", headers=dict(exc.headers or {}))
+        else:
+            err = ProxyError(exc.status_code, str(exc.detail), code=None)
+        metrics.error(err.status, err.code)
+        return err.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        metrics.error(400, "invalid_request")
+        return ProxyError(400, "Invalid request.", code="invalid_request").response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        metrics.error(500, "internal_error")
+        return ProxyError(500, "The proxy hit an internal error; it has been logged.", code="internal_error", type="server_error").response()
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        started = time.perf_counter()
+        caller = state.keys.caller(request.headers.get("authorization"))
+        raw = await read_body(request, limit)
+        exchange = pipeline.prepare(raw, caller, request.headers, started)
+        upstream = exchange.route.upstream
+        headers = pipeline.response_headers(exchange) if extra_headers else {}
+        if exchange.stream:
+            return await _stream(exchange, headers)
+        upstream_started = time.perf_counter()
+        try:
+            reply = await upstream.complete(exchange.body)
+        except ProxyError as err:
+            exchange.upstream_seconds = time.perf_counter() - upstream_started
+            pipeline.record(exchange, pipeline.observe_text(exchange, None), err.status)
+            raise
+        exchange.upstream_seconds = time.perf_counter() - upstream_started
+        headers.update(reply.headers)
+        if reply.status >= 300:
+            pipeline.record(exchange, pipeline.observe_text(exchange, None), reply.status)
+            return upstream_error_response(reply.status, reply.body, headers, upstream.name)
+        text = completion_text(reply.body)
+        if text is None:
+            pipeline.record(exchange, pipeline.observe_text(exchange, None), 502)
+            raise ProxyError(502, f"The upstream '{upstream.name}' sent an answer that is not a chat completion.", code="upstream_malformed_response")
+        pipeline.record(exchange, pipeline.observe_text(exchange, text), reply.status)
+        return Response(reply.body, status_code=reply.status, media_type=JSON, headers=headers)
+
+    async def _stream(exchange, headers: dict[str, str]) -> Response:
+        upstream = exchange.route.upstream
+        upstream_started = time.perf_counter()
+        stack = AsyncExitStack()
+        try:
+            reply = await stack.enter_async_context(upstream.stream(exchange.body))
+        except ProxyError as err:
+            await stack.aclose()
+            exchange.upstream_seconds = time.perf_counter() - upstream_started
+            pipeline.record(exchange, pipeline.observe_text(exchange, None), err.status)
+            raise
+        headers.update(reply.headers)
+        if reply.status >= 300:
+            await stack.aclose()
+            exchange.upstream_seconds = time.perf_counter() - upstream_started
+            pipeline.record(exchange, pipeline.observe_text(exchange, None), reply.status)
+            return upstream_error_response(reply.status, reply.body, headers, upstream.name)
+        return RelayResponse(relay(pipeline, exchange, reply, upstream_started), stack.aclose, headers)
+
+    @app.get("/v1/models")
+    async def list_models(request: Request) -> Response:
+        state.keys.caller(request.headers.get("authorization"))
+        if config.passthrough:
+            upstream = router.upstreams[config.default_upstream]  # type: ignore[index]
+            data = await upstream.list_models()
+        else:
+            data = [{"id": name, "object": "model", "created": 0, "owned_by": "evenhand"} for name in router.configured]
+        return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type=JSON)
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        results = {name: await up.ping() for name, up in router.upstreams.items()}
+        ready = all(results.values())
+        body = {"status": "ready" if ready else "not_ready", "upstreams": {k: "ok" if v else "unreachable" for k, v in results.items()}}
+        return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type=JSON)
+
+    @app.get("/metrics")
+    async def metrics_route() -> Response:
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app
+
+
+async def _learn_models(state: State) -> None:
+    """Quick-start mode: the upstream's own model names become the allowed metric labels."""
+    upstream = state.router.upstreams[state.config.default_upstream]  # type: ignore[index]
+    try:
+        models = await upstream.list_models()
+    except ProxyError as err:
+        log.warning("could not list the upstream's models (%s); model labels will read 'other'", err.message)
+        return
+    state.router.learn_labels([str(m.get("id")) for m in models if m.get("id")])

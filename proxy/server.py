@@ -1,0 +1,49 @@
+"""Running the app under uvicorn, with one process or several.
+
+With `--workers N` uvicorn starts N processes that import the app by name, so the config travels
+to them in an environment variable and metrics switch to prometheus-client's multiprocess mode
+(one directory of memory-mapped files, summed at `/metrics`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import uvicorn
+from fastapi import FastAPI
+
+from proxy.app import create_app
+from proxy.config import Config
+
+CONFIG_ENV = "EVENHAND_CONFIG_JSON"
+
+
+def build_app(config: Config) -> FastAPI:
+    from proxy.wiring import build_pipeline
+
+    return create_app(config, build_pipeline(config))
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's factory for worker processes."""
+    return build_app(Config.model_validate_json(os.environ[CONFIG_ENV]))
+
+
+def serve(config: Config) -> None:
+    server = config.server
+    options = dict(host=server.host, port=server.port, loop="uvloop", http="httptools", access_log=False, log_level="info", timeout_graceful_shutdown=30)
+    if server.workers == 1:
+        uvicorn.run(build_app(config), **options)
+        return
+    os.environ[CONFIG_ENV] = config.model_dump_json()
+    made_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made_dir = tempfile.mkdtemp(prefix="evenhand-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
+    try:
+        uvicorn.run("proxy.server:app_from_env", factory=True, workers=server.workers, **options)
+    finally:
+        if made_dir:
+            shutil.rmtree(made_dir, ignore_errors=True)
