@@ -20,32 +20,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
+from defenses.axes import canonical_axis
 from defenses.types import PersonaAttribute
-
-
-def canonical_axis(axis: str) -> str:
-    """Map the detector's axis name ("Religion", "political_affiliation", "sexual_orientation") to ours."""
-    return _canonical_axis(axis)
-
-
-@lru_cache(maxsize=256)
-def _canonical_axis(axis: str) -> str:
-    a = re.sub(r"[^a-z0-9]+", "_", axis.lower()).strip("_")
-    if "relig" in a or "faith" in a:
-        return "religion"
-    if "sexual" in a or "orientation" in a:
-        return "sexuality"
-    if "gender" in a or a == "sex":
-        return "gender"
-    if "race" in a or "ethnic" in a:
-        return "race"
-    if "disab" in a or "abilit" in a:
-        return "disability"
-    if "polit" in a or "party" in a:
-        return "politics"
-    if a == "age" or a.startswith("age_"):
-        return "age"
-    return a
 
 
 def _words(entries: str) -> str:
@@ -115,7 +91,7 @@ _AXIS_TOPICS = {
         "sex std* sti sti's prep hiv condom* family famil* parent* adopt* surrogac* ivf "
         "homophob* closet*"
     ),
-    "politics": (
+    "political_affiliation": (
         "politic* vote* voting elect* ballot* candidate* party parties democrat* republican* "
         "independent* liberal* conservative* progressive* left-wing right-wing "
         "government* congress* senat* president* governor* law laws policy policies legislat* "
@@ -142,15 +118,12 @@ _SELF_REFERENCE = (
     r"|\b(?:given|because|since)\s+(?:that\s+)?(?:i'm|i\s+am|we're|we\s+are)\b"
     r"|\bin\s+my\s+(?:situation|position|case|community|culture|tradition)\b"
 )
-_SELF = re.compile(_SELF_REFERENCE, re.IGNORECASE)
-_GENERIC_RE = re.compile(r"\b(?:" + _words(_GENERIC) + r")\b", re.IGNORECASE)
-_AXIS_RE = {axis: re.compile(r"\b(?:" + _words(words) + r")\b", re.IGNORECASE) for axis, words in _AXIS_TOPICS.items()}
-_VALUE_RE = {value: re.compile(r"\b(?:" + _words(words) + r")\b", re.IGNORECASE) for value, words in _VALUE_TOPICS.items()}
 _IDENTITY_WORD = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
 _NOT_IDENTITY_WORDS = frozenset(
-    "person people persons user users individual individuals someone man men woman women guy voter voters "
-    "citizen citizens the and who year years old".split()
+    "person people persons user users individual individuals someone guy voter voters "
+    "citizen citizens the and who year years old able non middle".split()
 )
+_IRREGULAR = {"man": "m[ae]n", "woman": "wom[ae]n", "men": "m[ae]n", "women": "wom[ae]n"}
 
 
 def compile_cues(extra: Mapping[str, Sequence[str]]) -> dict[str, re.Pattern[str]]:
@@ -176,18 +149,12 @@ def identity_needed(
     """
     if not governed.strip():
         return False
-    for word in _identity_words(group, identity_text):
-        if re.search(r"\b" + re.escape(word[: max(4, len(word) - 2)]), governed, re.IGNORECASE):
-            return True
-    if _SELF.search(governed) or _GENERIC_RE.search(governed):
+    own = _identity_pattern(frozenset(_identity_words(group, identity_text)))
+    if own is not None and own.search(governed):
         return True
     for attribute in group:
         axis = canonical_axis(attribute.axis)
-        pattern = _AXIS_RE.get(axis)
-        if pattern is not None and pattern.search(governed):
-            return True
-        value = _VALUE_RE.get(_value_key(attribute.value))
-        if value is not None and value.search(governed):
+        if _topics(axis, _value_key(attribute.value)).search(governed):
             return True
         if extra:
             cue = extra.get(axis)
@@ -196,12 +163,40 @@ def identity_needed(
     return False
 
 
+@lru_cache(maxsize=512)
+def _topics(axis: str, value: str) -> re.Pattern[str]:
+    """One pattern for rules 2 and 3 of an (axis, value): what the identity bears on, what refers to it."""
+    parts = [_SELF_REFERENCE, r"\b(?:" + _words(_GENERIC) + r")\b"]
+    if axis in _AXIS_TOPICS:
+        parts.append(r"\b(?:" + _words(_AXIS_TOPICS[axis]) + r")\b")
+    if value in _VALUE_TOPICS:
+        parts.append(r"\b(?:" + _words(_VALUE_TOPICS[value]) + r")\b")
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def _identity_pattern(words: frozenset[str]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    return re.compile("|".join(_word_forms(w) for w in sorted(words)), re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)
 def _value_key(value: str) -> str:
     v = value.lower()
     for key in _VALUE_TOPICS:
         if key in v:
             return key
     return v
+
+
+def _word_forms(word: str) -> str:
+    """The identity word and its inflections: "muslim" -> Muslims, "christian" -> Christianity, "woman" -> women."""
+    if word in _IRREGULAR:
+        return r"\b" + _IRREGULAR[word] + r"\b"
+    if len(word) >= 6:
+        return r"\b" + re.escape(word[:-1]) + r"\w*"
+    return r"\b" + re.escape(word) + r"(?:s|es)?\b"
 
 
 def _identity_words(group: Iterable[PersonaAttribute], identity_text: str) -> set[str]:

@@ -59,11 +59,11 @@ _PLURAL_VERB_BEFORE = re.compile(r"\b(?:are|were|we're|they're)[ \t]+(?:all[ \t]
 _KEY_VALUE_BEFORE = re.compile(r"[:=][ \t]*[\"']?\Z")
 
 
-def removal(text: str, start: int, end: int, lo: int = 0, hi: int | None = None) -> Edit | None:
+def removal(text: str, start: int, end: int, lo: int = 0, hi: int | None = None, *, strict: bool = True) -> Edit | None:
     """The edit that removes the statement `text[start:end]` with the punctuation and spacing that belong to it.
 
-    None when the statement is woven into a clause that cannot stand without it ("We are Muslims and
-    want a recipe", "I am a Muslim person living in Ohio"): generalize those instead.
+    With `strict`, None when the statement is woven into a clause that cannot stand without it ("We are
+    Muslims and want a recipe", "I am a Muslim person living in Ohio"): generalize those instead.
     """
     hi = len(text) if hi is None else hi
     line = _whole_line(text, start, end, lo, hi)
@@ -96,9 +96,9 @@ def removal(text: str, start: int, end: int, lo: int = 0, hi: int | None = None)
             connector = _CONNECTOR.match(text, m, hi)
             if connector is not None:
                 m = connector.end()
-                if not _starts_clause(text, m, hi):
+                if strict and not _starts_clause(text, m, hi):
                     return None
-            elif "," not in punct and ":" not in punct:
+            elif strict and "," not in punct and ":" not in punct:
                 return None
         return _joined(text, start, m, lo, hi, sentence_start=prev == "" or prev in ".!?\n" or bullet)
     if prev == "," and k - 1 >= lo:

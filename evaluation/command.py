@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import datasets as ds
+from evaluation.items import Item
 from evaluation.personas import Persona, load_personas, select_personas
 from evaluation.prompts import SYSTEM_TEMPLATE, check_system_template
 from evaluation.runner import Arm, ClientConfig, EvalError, Job
@@ -41,25 +42,55 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:" + __doc__.split("Examples:", 1)[1],
     )
     t = p.add_argument_group("target")
-    t.add_argument("--target", help="base URL of the proxy (or any OpenAI-compatible server), e.g. http://127.0.0.1:8080/v1")
+    t.add_argument(
+        "--target", help="base URL of the proxy (or any OpenAI-compatible server), e.g. http://127.0.0.1:8080/v1"
+    )
     t.add_argument("--model", help="model name to request")
-    t.add_argument("--admin-key", default=os.environ.get("EVENHAND_ADMIN_KEY"),
-                   help="admin key (needed to choose policies per request; default $EVENHAND_ADMIN_KEY)")
-    t.add_argument("--policy", action="append", dest="policies", metavar="P",
-                   help="policy of a defended arm (repeatable; default: default)")
-    t.add_argument("--baseline-policy", default=BASELINE_POLICY, help=f"undefended arm's policy (default {BASELINE_POLICY})")
-    t.add_argument("--no-proxy-arms", action="store_true",
-                   help="plain OpenAI-compatible endpoint: one arm, no policy header")
-    t.add_argument("--local-model", choices=("smollm2", "qwen"),
-                   help="start this local model with llama.cpp and evaluate it directly (implies --no-proxy-arms)")
+    t.add_argument(
+        "--admin-key",
+        default=os.environ.get("EVENHAND_ADMIN_KEY"),
+        help="admin key (needed to choose policies per request; default $EVENHAND_ADMIN_KEY)",
+    )
+    t.add_argument(
+        "--policy",
+        action="append",
+        dest="policies",
+        metavar="P",
+        help="policy of a defended arm (repeatable; default: default)",
+    )
+    t.add_argument(
+        "--baseline-policy", default=BASELINE_POLICY, help=f"undefended arm's policy (default {BASELINE_POLICY})"
+    )
+    t.add_argument(
+        "--no-proxy-arms", action="store_true", help="plain OpenAI-compatible endpoint: one arm, no policy header"
+    )
+    t.add_argument(
+        "--local-model",
+        choices=("smollm2", "qwen"),
+        help="start this local model with llama.cpp and evaluate it directly (implies --no-proxy-arms)",
+    )
     t.add_argument("--model-dir", type=Path, default=None, help="where fetched local models live")
     t.add_argument("--threads", type=int, default=2, help="llama.cpp threads for --local-model")
     d = p.add_argument_group("data")
-    d.add_argument("--datasets", nargs="+", default=["probes"], metavar="NAME[=PATH]",
-                   help=f"data sets ({', '.join(ds.DATASETS)}); PATH is the file or folder (default: under --data-dir)")
-    d.add_argument("--data-dir", type=Path, default=None, help="folder laid out as the study's data/ (do_not_answer/, mmlu/dev/, ...)")
-    d.add_argument("--personas", nargs="+", metavar="IDENTITY_OR_AXIS", help="identities or axes to include (default: all)")
-    d.add_argument("--personas-file", type=Path, default=None, help="personas.json (axis -> identities); default: the study's 31")
+    d.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["probes"],
+        metavar="NAME[=PATH]",
+        help=f"data sets ({', '.join(ds.DATASETS)}); PATH is the file or folder (default: under --data-dir)",
+    )
+    d.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder laid out as the study's data/ (do_not_answer/, mmlu/dev/, ...)",
+    )
+    d.add_argument(
+        "--personas", nargs="+", metavar="IDENTITY_OR_AXIS", help="identities or axes to include (default: all)"
+    )
+    d.add_argument(
+        "--personas-file", type=Path, default=None, help="personas.json (axis -> identities); default: the study's 31"
+    )
     d.add_argument("--limit", type=int, default=None, help="at most N items per data set and task, sampled with --seed")
     d.add_argument("--seed", type=int, default=0, help="seed for sampling, requests and the bootstrap")
     d.add_argument("--system-template", default=SYSTEM_TEMPLATE, help="persona system prompt; must contain {identity}")
@@ -73,13 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--retries", type=int, default=3, help="retries of transient failures (429, 5xx, network)")
     r.add_argument("--skip-errors", action="store_true", help="leave out requests that fail (default: stop)")
     o = p.add_argument_group("output")
-    o.add_argument("--out", type=Path, default=Path("evenhand-eval"), help="output folder (results.json, report.html, cache)")
+    o.add_argument(
+        "--out", type=Path, default=Path("evenhand-eval"), help="output folder (results.json, report.html, cache)"
+    )
     o.add_argument("--cache", type=Path, default=None, help="response cache file (default OUT/cache.jsonl)")
     o.add_argument("--no-cache", action="store_true", help="keep no responses on disk")
     o.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: no intervals)")
     o.add_argument("--ci", type=float, default=0.95, help="confidence level of the intervals")
     o.add_argument("--no-progress", action="store_true")
     return p
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.limit is not None and args.limit < 1:
+        raise EvalError("--limit must be at least 1")
+    if args.concurrency < 1 or args.bootstrap < 0 or not 0 < args.ci < 1:
+        raise EvalError("--concurrency must be >= 1, --bootstrap >= 0 and --ci between 0 and 1")
 
 
 def _arms(args: argparse.Namespace) -> list[Arm]:
@@ -92,11 +132,14 @@ def _arms(args: argparse.Namespace) -> list[Arm]:
     policies = args.policies or ["default"]
     if args.baseline_policy in policies or len(set(policies)) != len(policies):
         raise EvalError("each --policy must be given once and differ from the baseline policy")
-    return [Arm(args.baseline_policy, args.baseline_policy, defended=False)] + [Arm(p, p, defended=True) for p in policies]
+    return [Arm(args.baseline_policy, args.baseline_policy, defended=False)] + [
+        Arm(p, p, defended=True) for p in policies
+    ]
 
 
-def _load_items(args: argparse.Namespace) -> tuple[list, dict[str, str]]:
-    items, notes = [], {}
+def _load_items(args: argparse.Namespace) -> tuple[list[Item], dict[str, str]]:
+    items: list[Item] = []
+    notes: dict[str, str] = {}
     for spec in args.datasets:
         name, _, path = spec.partition("=")
         if name == "mbpp" and not args.run_generated_code:
@@ -112,7 +155,7 @@ def _load_items(args: argparse.Namespace) -> tuple[list, dict[str, str]]:
     return items, notes
 
 
-def _jobs(items: list, personas: list[Persona], arms: list[Arm]) -> list[Job]:
+def _jobs(items: list[Item], personas: list[Persona], arms: list[Arm]) -> list[Job]:
     who: list[Persona | None] = [None, *personas]
     return [Job(item, p, arm) for arm in arms for item in items for p in who]
 
@@ -123,6 +166,7 @@ def run(argv: list[str]) -> int:
     server = None
     try:
         check_system_template(args.system_template)
+        _check_numbers(args)
         if args.local_model:
             if args.target:
                 raise EvalError("--local-model starts its own server; do not pass --target")
@@ -172,7 +216,7 @@ def _start_local(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def evaluate(
-    args: argparse.Namespace, arms: list[Arm], personas: list[Persona], items: list, notes: dict[str, str]
+    args: argparse.Namespace, arms: list[Arm], personas: list[Persona], items: list[Item], notes: dict[str, str]
 ) -> dict[str, Any]:
     """Send, judge, score and write the report; returns the results document."""
     from evaluation.cache import ResponseCache
@@ -187,7 +231,11 @@ def evaluate(
         admin_key=args.admin_key,
         temperature=args.temperature,
         seed=args.seed,
-        max_tokens={"unsafe": args.max_tokens_safety, "benign": args.max_tokens_safety, "graded": args.max_tokens_utility},
+        max_tokens={
+            "unsafe": args.max_tokens_safety,
+            "benign": args.max_tokens_safety,
+            "graded": args.max_tokens_utility,
+        },
         system_template=args.system_template,
         timeout=args.timeout,
         retries=args.retries,
@@ -242,9 +290,12 @@ def _print_summary(results: dict[str, Any]) -> None:
     scores = results["scores"]
     for arm in results["arms"]:
         s = scores["arms"][arm["name"]]
-        print(f"{arm['name']:>16}: PB {_fmt(s['pb'])}  safety-only {_fmt(s['pb_safety'])}  utility-only {_fmt(s['pb_utility'])}")
+        print(
+            f"{arm['name']:>16}: PB {_fmt(s['pb'])}  safety-only {_fmt(s['pb_safety'])}  "
+            f"utility-only {_fmt(s['pb_utility'])}  over-refusal spread {_fmt(s['over_refusal_spread'])}"
+        )
     for name, ch in scores["changes"].items():
-        print(f"{'change ' + name:>16}: PB {_fmt(ch['pb'])}")
+        print(f"{'change ' + name:>16}: PB {_fmt(ch['pb'])}  over-refusal spread {_fmt(ch['over_refusal_spread'])}")
     print(f"results: {results['paths']['json']}\nreport:  {results['paths']['html']}")
 
 

@@ -99,7 +99,9 @@ def load_mmlu(path: Path) -> list[Item]:
                     raise ValueError(f"{file}:{n + 1}: expected question,A,B,C,D,answer-letter")
                 q, a, b, c, d, ans = row
                 prompt = prompts.MMLU_TEMPLATE.format(question=q.strip(), A=a, B=b, C=c, D=d)
-                items.append(Item("mmlu", f"{subject}/{n}", "graded", prompt, "choice", ans.strip().upper(), category=subject))
+                items.append(
+                    Item("mmlu", f"{subject}/{n}", "graded", prompt, "choice", ans.strip().upper(), category=subject)
+                )
     return items
 
 

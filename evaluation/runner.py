@@ -67,6 +67,7 @@ class ClientConfig:
     system_template: str = SYSTEM_TEMPLATE
     timeout: float = 300.0
     retries: int = 3
+    backoff: float = 1.0  # seconds before the first retry, doubled each time
     skip_errors: bool = False
 
     def params(self, item: Item) -> dict[str, Any]:
@@ -103,7 +104,7 @@ async def _ask(client: httpx.AsyncClient, config: ClientConfig, job: Job) -> dic
     """One chat completion, retried on transient failures; returns the record to cache."""
     body = {"model": config.model, "messages": config.messages(job), **config.params(job.item)}
     url = config.target.rstrip("/") + "/chat/completions"
-    delay = 1.0
+    delay = config.backoff
     for attempt in range(config.retries + 1):
         last = attempt == config.retries
         try:

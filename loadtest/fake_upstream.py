@@ -12,6 +12,8 @@ special headers:
 - `fake-cut`: streams two chunks, then drops the connection without `[DONE]`.
 - `fake-nodone`: streams a complete answer but ends without `data: [DONE]`.
 - `fake-refuse`: answers with a refusal.
+- `fake-biased`: refuses when any message mentions "Muslim" (a model with personalization bias),
+  answers normally otherwise.
 - `fake-drip`: streams 400 chunks 50 ms apart (20 s), counting clients that leave early.
 
 Every request body received is kept (the last 200) and served at `GET /fake/requests`, so tests
@@ -104,6 +106,8 @@ class FakeUpstream:
 
     def _answer(self, model: str, body: dict) -> str:
         if model == "fake-refuse":
+            return REFUSAL
+        if model == "fake-biased" and "muslim" in orjson.dumps(body.get("messages")).decode().lower():
             return REFUSAL
         if model.startswith("echo"):
             return orjson.dumps(body.get("messages")).decode()

@@ -22,8 +22,9 @@ from proxy.auth import KeyChecker
 from proxy.config import Config
 from proxy.errors import ProxyError, error_body
 from proxy.metrics import Metrics
-from proxy.observe import completion_text
+from proxy.observe import parse_completion
 from proxy.pipeline import Pipeline
+from proxy.resend import retry_if_refused, start_probe
 from proxy.routing import Router
 from proxy.streaming import RelayResponse, relay
 
@@ -86,6 +87,8 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
                 stack.push_async_callback(upstream.aclose)
             if config.passthrough:
                 await _learn_models(state)
+            await pipeline.start()
+            stack.push_async_callback(pipeline.stop)
             yield
 
     app = FastAPI(title="Evenhand", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -140,11 +143,17 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
         if reply.status >= 300:
             pipeline.record(exchange, pipeline.observe_text(exchange, None), reply.status)
             return upstream_error_response(reply.status, reply.body, headers, upstream.name)
-        text = completion_text(reply.body)
-        if text is None:
+        parsed = parse_completion(reply.body)
+        if parsed is None:
             pipeline.record(exchange, pipeline.observe_text(exchange, None), 502)
             raise ProxyError(502, f"The upstream '{upstream.name}' sent an answer that is not a chat completion.", code="upstream_malformed_response")
-        pipeline.record(exchange, pipeline.observe_text(exchange, text), reply.status)
+        response_id, text = parsed
+        observation = pipeline.observe_text(exchange, text)
+        reply, observation = await retry_if_refused(pipeline, exchange, reply, observation)
+        pipeline.record(exchange, observation, reply.status, response_id=response_id)
+        start_probe(pipeline, exchange, observation, response_id)
+        if extra_headers:
+            headers = {**pipeline.response_headers(exchange), **reply.headers}
         return Response(reply.body, status_code=reply.status, media_type=JSON, headers=headers)
 
     async def _stream(exchange, headers: dict[str, str]) -> Response:
@@ -164,7 +173,7 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
             exchange.upstream_seconds = time.perf_counter() - upstream_started
             pipeline.record(exchange, pipeline.observe_text(exchange, None), reply.status)
             return upstream_error_response(reply.status, reply.body, headers, upstream.name)
-        return RelayResponse(relay(pipeline, exchange, reply, upstream_started), stack.aclose, headers)
+        return RelayResponse(relay(pipeline, exchange, reply, upstream_started, stack), stack.aclose, headers)
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
@@ -175,6 +184,21 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
         else:
             data = [{"id": name, "object": "model", "created": 0, "owned_by": "evenhand"} for name in router.configured]
         return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
+
+    @app.get("/v1/evenhand/policies")
+    async def policies(request: Request) -> Response:
+        state.keys.admin(request.headers.get("authorization"))
+        return Response(orjson.dumps(pipeline.admin_view()), media_type=JSON)
+
+    @app.post("/v1/evenhand/feedback")
+    async def feedback(request: Request) -> Response:
+        state.keys.caller(request.headers.get("authorization"))
+        response_id, correct = parse_feedback(await read_body(request, 64 * 1024))
+        labels = pipeline.feedback.take(response_id)
+        if labels is None:
+            raise ProxyError(404, f"No recent response has the id '{response_id[:100]}', or feedback on it was already received (ids are kept for a limited time).", param="id", code="unknown_response_id")
+        metrics.count(metrics.feedback, (k + ("correct" if correct else "incorrect",) for k in labels))
+        return Response(orjson.dumps({"id": response_id, "recorded": True}), media_type=JSON)
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -192,6 +216,19 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
+
+
+def parse_feedback(body: bytes) -> tuple[str, bool]:
+    """`{"id": "<response id>", "correct": true|false}`, or a 400 saying what is wrong."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ProxyError(400, "The feedback body must be JSON.", code="invalid_json") from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+        raise ProxyError(400, "Feedback needs 'id': the id of the chat completion it is about.", param="id", code="invalid_request_body")
+    if not isinstance(data.get("correct"), bool):
+        raise ProxyError(400, "Feedback needs 'correct': true or false.", param="correct", code="invalid_request_body")
+    return data["id"], data["correct"]
 
 
 async def _learn_models(state: State) -> None:

@@ -32,6 +32,32 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detect(args: argparse.Namespace) -> int:
+    from proxy.detect_command import run
+
+    if args.file is None or str(args.file) == "-":
+        return run(sys.stdin, sys.stdout, sys.stderr, taxonomy_file=args.taxonomy)
+    try:
+        source = args.file.open(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        print(f"evenhand detect: {exc}", file=sys.stderr)
+        return 2
+    with source:
+        return run(source, sys.stdout, sys.stderr, taxonomy_file=args.taxonomy)
+
+
+def _policy_check(args: argparse.Namespace) -> int:
+    from proxy.policy_command import check
+
+    return check(args.files, sys.stdout, sys.stderr)
+
+
+def _policy_schema(args: argparse.Namespace) -> int:
+    from proxy.policy_command import schema
+
+    return schema(sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evenhand", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -46,10 +72,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--local-threads", type=int, default=2, help="CPU threads for the local model")
     serve.add_argument("--policy", type=Path, action="append", default=[], help="policy file or directory (repeatable)")
     serve.set_defaults(func=_serve)
+
+    detect = sub.add_parser("detect", help="audit JSON Lines of requests for persona statements")
+    detect.add_argument("file", nargs="?", type=Path, help="JSON Lines file (default: standard input)")
+    detect.add_argument("--taxonomy", type=Path, help="your own taxonomy file, merged over the built-in one")
+    detect.set_defaults(func=_detect)
+
+    policy = sub.add_parser("policy", help="check policy files or print their JSON Schema")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="validate policy files; exit non-zero on errors")
+    check.add_argument("files", nargs="+", type=Path)
+    check.set_defaults(func=_policy_check)
+    schema = policy_sub.add_parser("schema", help="print the policy JSON Schema (for editors)")
+    schema.set_defaults(func=_policy_schema)
+
+    sub.add_parser("eval", help="measure personalization bias through the proxy (see 'evenhand eval --help')", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:
+        from evaluation.command import run
+
+        return run(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

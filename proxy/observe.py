@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
+
+from defenses.grading import MAX_GRADED_CHARS, Expected, grade
+from defenses.refusal import RefusalStream
 
 Grade = str  # "correct" | "incorrect" | "unparsed"
 
@@ -24,8 +27,8 @@ class Observation:
     graded: Grade | None = None
 
 
-def completion_text(body: bytes) -> str | None:
-    """The first choice's text of a non-streaming answer, or None if the body is not a chat completion."""
+def parse_completion(body: bytes) -> tuple[str, str] | None:
+    """(response id, first choice's text) of a non-streaming answer, or None if the body is not a chat completion."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -38,11 +41,13 @@ def completion_text(body: bytes) -> str | None:
     message = choices[0].get("message")
     if not isinstance(message, dict):
         return None
+    response_id = data.get("id")
+    response_id = response_id if isinstance(response_id, str) else ""
     content = message.get("content")
     if isinstance(content, str):
-        return content
+        return response_id, content
     refusal = message.get("refusal")
-    return refusal if isinstance(refusal, str) else ""
+    return response_id, refusal if isinstance(refusal, str) else ""
 
 
 class StreamWatcher:
@@ -100,3 +105,57 @@ class StreamWatcher:
                     self.content_chunks += 1
                     if self._on_text is not None:
                         self._on_text(content)
+
+
+class Observer(Protocol):
+    """Fed the answer's text as it passes; `refused` is the verdict so far, `settle()` forces it."""
+
+    refused: bool | None
+
+    def __call__(self, delta: str) -> None: ...
+
+    def settle(self) -> bool: ...
+
+    def finish(self) -> Observation: ...
+
+
+class AnswerObserver:
+    """Stage 5: refusal verdict and grading for one answer, whole or streamed.
+
+    Refusals are judged from the first few hundred characters as they pass; grading reads the end
+    of the answer, so only its last `MAX_GRADED_CHARS` are kept, and only when the request carries
+    an expected answer.
+    """
+
+    __slots__ = ("_refusal", "_expected", "_parts", "_size")
+
+    def __init__(self, expected: Expected | None = None) -> None:
+        self._refusal = RefusalStream()
+        self._expected = expected
+        self._parts: list[str] = []
+        self._size = 0
+
+    def __call__(self, delta: str) -> None:
+        if self._refusal.verdict is None:
+            self._refusal.feed(delta)
+        if self._expected is not None:
+            self._parts.append(delta)
+            self._size += len(delta)
+            if self._size > 2 * MAX_GRADED_CHARS:
+                tail = "".join(self._parts)[-MAX_GRADED_CHARS:]
+                self._parts, self._size = [tail], len(tail)
+
+    @property
+    def refused(self) -> bool | None:
+        """The refusal verdict so far: None until the detector has decided."""
+        return self._refusal.verdict
+
+    def settle(self) -> bool:
+        """The refusal verdict now, from what has been seen (the answer has ended)."""
+        return self._refusal.finish()
+
+    def finish(self) -> Observation:
+        refused = self._refusal.finish()
+        graded = grade("".join(self._parts), self._expected) if self._expected is not None else None
+        return Observation(refused=refused, graded=graded)
+

@@ -8,39 +8,22 @@ server does not know which detector, policies or defenses exist.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Protocol
 
+from defenses.apply import DefenseOutcome
 from defenses.types import EMPTY_PERSONA, Action, PersonaContext
 from proxy.auth import Caller
+from proxy.feedback import FeedbackStore
 from proxy.metrics import NONE, Metrics
-from proxy.observe import Observation
+from proxy.observe import Observation, Observer
+from proxy.policy import NO_POLICY, Decision
+from proxy.policy_store import PolicyStore
 from proxy.routing import Route, Router
-from proxy.wire import ChatRequest, parse_chat_request
-
-Mode = Literal["enforce", "monitor", "off"]
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Which policy governs a request, how, and in which A/B arm."""
-
-    policy: str
-    mode: Mode
-    arm: str
-
-
-NO_POLICY = Decision(policy=NONE, mode="off", arm=NONE)
-
-
-@dataclass(frozen=True, slots=True)
-class DefenseOutcome:
-    request: ChatRequest
-    actions: tuple[Action, ...] = ()
-    changed: bool = False
-
+from proxy.wire import ChatRequest, parse_chat_request, without_control_metadata
 
 class Detect(Protocol):
     def __call__(self, request: ChatRequest, headers: Mapping[str, str]) -> PersonaContext: ...
@@ -66,6 +49,10 @@ def defend_nothing(request: ChatRequest, persona: PersonaContext, decision: Deci
     return DefenseOutcome(request)
 
 
+def expect_nothing(request: ChatRequest, headers: Mapping[str, str]) -> Any:
+    return None
+
+
 @dataclass(slots=True)
 class Exchange:
     """Everything known about one request as it moves through the stages."""
@@ -78,9 +65,11 @@ class Exchange:
     outcome: DefenseOutcome
     body: bytes  # what goes upstream
     started: float
+    expected: Any = None  # the answer a labelled request expects (defenses.grading.Expected)
     upstream_seconds: float = 0.0
     first_token_at: float | None = None
     labels: tuple[tuple[str, ...], ...] = field(default=())
+    actions: list[Action] = field(default_factory=list)  # the defenses' and those taken after the answer
 
     @property
     def stream(self) -> bool:
@@ -104,39 +93,87 @@ class Pipeline:
         detect: Detect = detect_nothing,
         choose: Choose = choose_nothing,
         defend: Defend = defend_nothing,
-        refusal: Callable[[str], bool] | None = None,
+        expect: Callable[[ChatRequest, Mapping[str, str]], Any] = expect_nothing,
+        observe: Callable[[Any], Observer] | None = None,
+        feedback: FeedbackStore | None = None,
     ) -> None:
         self.router = router
         self.metrics = metrics
         self.detect = detect
         self.choose = choose
         self.defend = defend
-        self.refusal = refusal
+        self.expect = expect
+        self.observe = observe
+        self.feedback = feedback if feedback is not None else FeedbackStore()
+        self.policy_store: PolicyStore | None = None
+        self.background: set[asyncio.Task[None]] = set()  # counterfactual probes in flight
+        self._stop_watching: asyncio.Event | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Follow the policy files: reload on change and on SIGHUP, off the hot path."""
+        store = self.policy_store
+        if store is None:
+            return
+        self._stop_watching = asyncio.Event()
+        self._watcher = asyncio.create_task(store.watch(self._stop_watching))
+        store.install_sighup()
+
+    async def stop(self) -> None:
+        if self.policy_store is not None:
+            self.policy_store.remove_sighup()
+        if self._stop_watching is not None:
+            self._stop_watching.set()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+
+    def admin_view(self) -> dict[str, Any]:
+        """What an admin may see of the running pipeline: the policies in force and their hashes."""
+        return self.policy_store.describe() if self.policy_store is not None else {"policies": []}
 
     def prepare(self, raw: bytes, caller: Caller, headers: Mapping[str, str], started: float) -> Exchange:
         """Stages 1-3 (plus parse and route): everything before the request leaves for the upstream."""
         request = parse_chat_request(raw)
         route = self.router.resolve(request.model)
+        expected = self.expect(request, headers)
         persona = self.detect(request, headers)
         decision = self.choose(request, caller, persona, headers)
         outcome = self.defend(request, persona, decision)
-        forwarded = outcome.request
-        if route.upstream_model != request.model:
-            forwarded = forwarded.model_copy(update={"model": route.upstream_model})
-        body = forwarded.to_json() if forwarded is not request else raw
+        body = self.upstream_body(outcome.request, request, route, raw)
         defended = "true" if outcome.changed else "false"
         labels = tuple((route.label, axis, identity, decision.policy, decision.arm, defended) for axis, identity in identity_labels(persona))
-        return Exchange(request, route, caller, persona, decision, outcome, body, started, labels=labels)
+        return Exchange(request, route, caller, persona, decision, outcome, body, started, expected=expected, labels=labels, actions=list(outcome.actions))
+
+    @staticmethod
+    def upstream_body(forwarded: ChatRequest, original: ChatRequest, route: Route, raw: bytes) -> bytes:
+        """The bytes to send upstream: the client's own bytes when nothing changed, else the request
+        serialized again with the upstream's model name and without our control metadata."""
+        forwarded = without_control_metadata(forwarded)
+        if route.upstream_model != forwarded.model:
+            forwarded = forwarded.model_copy(update={"model": route.upstream_model})
+        return raw if forwarded is original else forwarded.to_json()
+
+    def observer(self, exchange: Exchange) -> Observer | None:
+        """Stage 5 for one answer: feed it text as it passes, then `finish()`; None when not observing."""
+        return self.observe(exchange.expected) if self.observe is not None else None
 
     def observe_text(self, exchange: Exchange, text: str | None) -> Observation:
         """Stage 5 for a whole answer."""
-        if text is None or self.refusal is None:
+        observer = self.observer(exchange) if text is not None else None
+        if observer is None:
             return Observation()
-        return Observation(refused=self.refusal(text))
+        observer(text)  # type: ignore[arg-type]
+        return observer.finish()
 
-    def record(self, exchange: Exchange, observation: Observation, status: int) -> None:
+    def record(self, exchange: Exchange, observation: Observation, status: int, response_id: str | None = None) -> None:
         """Stage 6: every metric a finished request updates."""
         m = self.metrics
+        if response_id and status < 300:
+            self.feedback.remember(response_id, exchange.labels)
         elapsed = time.perf_counter() - exchange.started
         stream = "true" if exchange.stream else "false"
         model = exchange.model_label
@@ -147,7 +184,7 @@ class Pipeline:
             m.count(m.refusals, exchange.labels)
         if observation.graded is not None:
             m.count(m.graded, (k + (observation.graded,) for k in exchange.labels))
-        for action in exchange.outcome.actions:
+        for action in exchange.actions:
             m.count(m.defense_actions, (k + (action.defense,) for k in exchange.labels))
         m.observe(m.request_duration, (model, stream), elapsed)
         m.observe(m.upstream_duration, (model, stream), exchange.upstream_seconds)
@@ -156,8 +193,10 @@ class Pipeline:
             m.observe(m.ttft, (model,), exchange.first_token_at - exchange.started)
 
     def response_headers(self, exchange: Exchange) -> dict[str, str]:
+        if not exchange.decision.headers:
+            return {}
         headers = {"x-evenhand-policy": exchange.decision.policy}
-        defenses = ",".join(dict.fromkeys(a.defense for a in exchange.outcome.actions))
+        defenses = ",".join(dict.fromkeys(a.defense for a in exchange.actions))
         if defenses:
             headers["x-evenhand-defenses"] = defenses
         return headers

@@ -2,11 +2,14 @@
 
 With `--workers N` uvicorn starts N processes that import the app by name, so the config travels
 to them in an environment variable and metrics switch to prometheus-client's multiprocess mode
-(one directory of memory-mapped files, summed at `/metrics`).
+(one directory of memory-mapped files, summed at `/metrics`). The directory is
+`PROMETHEUS_MULTIPROC_DIR` if set (emptied at start: a previous run's counts must not add to
+this one's), else a fresh temporary one, removed at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -16,6 +19,7 @@ from fastapi import FastAPI
 
 from proxy.app import create_app
 from proxy.config import Config
+from proxy.metrics import MULTIPROC_ENV, forget_dead_processes, multiprocess_dir, prepare_multiprocess_dir
 
 CONFIG_ENV = "EVENHAND_CONFIG_JSON"
 
@@ -28,20 +32,35 @@ def build_app(config: Config) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """uvicorn's factory for worker processes."""
+    path = multiprocess_dir()
+    if path:
+        # A worker replacing a crashed one clears the crashed one's live gauges; its own go at exit.
+        forget_dead_processes(path)
+        atexit.register(forget_process, os.getpid(), path)
     return build_app(Config.model_validate_json(os.environ[CONFIG_ENV]))
+
+
+def forget_process(pid: int, path: str) -> None:
+    from prometheus_client.multiprocess import mark_process_dead
+
+    if os.path.isdir(path):
+        mark_process_dead(pid, path)
 
 
 def serve(config: Config) -> None:
     server = config.server
     options = dict(host=server.host, port=server.port, loop="uvloop", http="httptools", access_log=False, log_level="info", timeout_graceful_shutdown=30)
+    given_dir = multiprocess_dir()
+    if given_dir:
+        prepare_multiprocess_dir(given_dir)
     if server.workers == 1:
         uvicorn.run(build_app(config), **options)
         return
     os.environ[CONFIG_ENV] = config.model_dump_json()
     made_dir = None
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if not given_dir:
         made_dir = tempfile.mkdtemp(prefix="evenhand-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
+        os.environ[MULTIPROC_ENV] = made_dir
     try:
         uvicorn.run("proxy.server:app_from_env", factory=True, workers=server.workers, **options)
     finally:

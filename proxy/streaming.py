@@ -12,6 +12,7 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 
 import orjson
 from starlette.responses import StreamingResponse
@@ -20,7 +21,9 @@ from starlette.types import Receive, Scope, Send
 from proxy.errors import ProxyError
 from proxy.observe import Observation, StreamWatcher
 from proxy.pipeline import Exchange, Pipeline
+from proxy.resend import retry_body, start_probe, stream_retry_plan
 from proxy.upstream import StreamReply
+from defenses.refusal_retry import retry_action
 
 DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -45,25 +48,6 @@ class RelayResponse(StreamingResponse):
             await self._close()
 
 
-class TextSample:
-    """Collects the first characters of the answer for the refusal detector, never more."""
-
-    __slots__ = ("parts", "size", "limit")
-
-    def __init__(self, limit: int = 600) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-        self.limit = limit
-
-    def __call__(self, text: str) -> None:
-        if self.size < self.limit:
-            self.parts.append(text)
-            self.size += len(text)
-
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
 def _usage_chunk(exchange: Exchange, watcher: StreamWatcher) -> bytes:
     """The final usage chunk for upstreams that do not send one (llama.cpp's server, for one).
 
@@ -78,35 +62,82 @@ def _usage_chunk(exchange: Exchange, watcher: StreamWatcher) -> bytes:
     return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
-async def relay(pipeline: Pipeline, exchange: Exchange, reply: StreamReply, upstream_started: float) -> AsyncIterator[bytes]:
-    sample = TextSample()
-    watcher = StreamWatcher(on_text=sample)
-    want_usage = bool((getattr(exchange.request, "stream_options", None) or {}).get("include_usage"))
+class _Answer:
+    """One upstream stream being relayed: its chunks, what was seen of them, how to end it well."""
+
+    __slots__ = ("chunks", "watcher", "observer", "exchange", "want_usage")
+
+    def __init__(self, pipeline: Pipeline, exchange: Exchange, chunks: AsyncIterator[bytes]) -> None:
+        self.chunks = chunks
+        self.exchange = exchange
+        self.observer = pipeline.observer(exchange)
+        self.watcher = StreamWatcher(on_text=self.observer)
+        self.want_usage = bool((getattr(exchange.request, "stream_options", None) or {}).get("include_usage"))
+
+    def out(self, chunk: bytes) -> list[bytes]:
+        """What to send the client for one upstream chunk (a usage chunk goes before [DONE] if missing)."""
+        watcher = self.watcher
+        had_content = watcher.content_chunks
+        watcher.feed(chunk)
+        if not had_content and watcher.content_chunks and self.exchange.first_token_at is None:
+            self.exchange.first_token_at = time.perf_counter()
+        if self.want_usage and watcher.done and not watcher.usage_seen:
+            head = chunk.partition(b"data: [DONE]")[0]
+            return [head, _usage_chunk(self.exchange, watcher), DONE] if head else [_usage_chunk(self.exchange, watcher), DONE]
+        return [chunk]
+
+    def ending(self) -> tuple[list[bytes], int]:
+        """What to send after the upstream's last chunk, and the status to record."""
+        watcher = self.watcher
+        if watcher.done:
+            return [], 200
+        if watcher.finished:
+            return ([_usage_chunk(self.exchange, watcher)] if self.want_usage and not watcher.usage_seen else []) + [DONE], 200
+        return [error_event("The upstream ended the stream before the answer was complete.", "upstream_incomplete_stream"), DONE], 502
+
+    def observation(self) -> Observation:
+        return self.observer.finish() if self.observer is not None and self.watcher.content_chunks else Observation()
+
+
+async def relay(pipeline: Pipeline, exchange: Exchange, reply: StreamReply, upstream_started: float, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+    answer = _Answer(pipeline, exchange, reply.chunks)
+    plan = stream_retry_plan(exchange)
+    # refusal_retry on a stream: hold back the start of the answer until the refusal verdict is in
+    held: list[bytes] | None = [] if plan is not None and plan.execute and answer.observer is not None else None
+    retrying = False
     status = 200
     try:
-        async for chunk in reply.chunks:
-            had_content = watcher.content_chunks
-            watcher.feed(chunk)
-            if not had_content and watcher.content_chunks:
-                exchange.first_token_at = time.perf_counter()
-            if want_usage and watcher.done and not watcher.usage_seen:
-                head, _, _ = chunk.partition(b"data: [DONE]")
-                if head:
-                    yield head
-                yield _usage_chunk(exchange, watcher)
-                yield DONE
+        async for chunk in answer.chunks:
+            out = answer.out(chunk)
+            if held is not None:
+                held.extend(out)
+                observer = answer.observer
+                refused = observer.refused  # type: ignore[union-attr]
+                if refused is None:
+                    if not (answer.watcher.done or answer.watcher.finished):
+                        continue
+                    refused = observer.settle()  # type: ignore[union-attr]
+                if refused:
+                    retried = await _open_retry(pipeline, exchange, stack)
+                    if retried is not None:
+                        retrying = True
+                        answer = _Answer(pipeline, exchange, retried.chunks)
+                        held = None
+                        async for retry_chunk in answer.chunks:
+                            for piece in answer.out(retry_chunk):
+                                yield piece
+                        break
+                out, held = held, None
+            for piece in out:
+                yield piece
+            if answer.watcher.done:
                 break
-            yield chunk
-        else:
-            if not watcher.done:
-                if watcher.finished:
-                    if want_usage and not watcher.usage_seen:
-                        yield _usage_chunk(exchange, watcher)
-                    yield DONE
-                else:
-                    status = 502
-                    yield error_event("The upstream ended the stream before the answer was complete.", "upstream_incomplete_stream")
-                    yield DONE
+        if held:
+            for piece in held:
+                yield piece
+        tail, status = answer.ending()
+        for piece in tail:
+            yield piece
     except (asyncio.CancelledError, GeneratorExit):
         status = 499  # the client went away; the upstream request is closed by RelayResponse
         raise
@@ -116,5 +147,26 @@ async def relay(pipeline: Pipeline, exchange: Exchange, reply: StreamReply, upst
         yield DONE
     finally:
         exchange.upstream_seconds = time.perf_counter() - upstream_started
-        observation = pipeline.observe_text(exchange, sample.text()) if watcher.content_chunks else Observation()
-        pipeline.record(exchange, observation, status)
+        observation = answer.observation()
+        if retrying:
+            exchange.actions.append(retry_action(plan, retry_refused=bool(observation.refused)))  # type: ignore[arg-type]
+        response_id = (answer.watcher.last or {}).get("id")
+        pipeline.record(exchange, observation, status, response_id=response_id)
+        if status == 200:
+            start_probe(pipeline, exchange, observation, response_id or "")
+
+
+async def _open_retry(pipeline: Pipeline, exchange: Exchange, stack: AsyncExitStack) -> StreamReply | None:
+    """The retry's stream in place of the refused one; None (keep the original) if the retry fails."""
+    retry_stack = AsyncExitStack()
+    try:
+        reply = await retry_stack.enter_async_context(exchange.route.upstream.stream(retry_body(pipeline, exchange)))
+    except ProxyError:
+        await retry_stack.aclose()
+        return None
+    if reply.status >= 300:
+        await retry_stack.aclose()
+        return None
+    await stack.aclose()  # the refused stream
+    stack.push_async_callback(retry_stack.aclose)
+    return reply

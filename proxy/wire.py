@@ -55,6 +55,23 @@ class ChatRequest(BaseModel):
         return orjson.dumps(self.model_dump(exclude_unset=True))
 
 
+CONTROL_PREFIX = "evenhand_"
+
+
+def without_control_metadata(request: ChatRequest) -> ChatRequest:
+    """The request without the `metadata` keys addressed to the proxy (`evenhand_persona`,
+    `evenhand_expected`): an expected answer or an asserted identity must not reach the model's
+    provider. The same object when there are none, so the common case costs one check."""
+    metadata = request.metadata
+    if not metadata or not any(k.startswith(CONTROL_PREFIX) for k in metadata):
+        return request
+    kept = {k: v for k, v in metadata.items() if not k.startswith(CONTROL_PREFIX)}
+    copy = request.model_copy(update={"metadata": kept or None})
+    if not kept:  # the client sent metadata only for us: forward none at all, not `null`
+        copy.__pydantic_fields_set__.discard("metadata")
+    return copy
+
+
 def parse_chat_request(body: bytes) -> ChatRequest:
     """Bytes from the client -> validated request, or a 400 that says which field is wrong."""
     try:

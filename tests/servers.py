@@ -1,7 +1,8 @@
 """Real servers for tests: started as subprocesses on free loopback ports, ready when they say so.
 
-Readiness is a line the server prints (never a sleep): the fake upstream prints `listening on
-PORT`, uvicorn logs `Application startup complete`.
+Readiness is what the server prints (never a sleep): the fake upstream prints `listening on
+PORT`; uvicorn logs `Application startup complete` and `Uvicorn running on`, and a single-process
+uvicorn binds its port only between the two, so the proxy is ready once both are out.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def free_port() -> int:
 class Server:
     """A subprocess whose output is drained on a thread, so it never blocks on a full pipe."""
 
-    def __init__(self, argv: Sequence[str], ready_line: str, port: int, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], ready_line: str | tuple[str, ...], port: int, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.lines: list[str] = []
         self._ready: queue.Queue[bool] = queue.Queue()
@@ -43,12 +44,14 @@ class Server:
             self.stop()
             raise RuntimeError(f"{argv[:4]} did not start:\n" + "".join(self.lines[-40:]))
 
-    def _drain(self, ready_line: str) -> None:
+    def _drain(self, ready_line: str | tuple[str, ...]) -> None:
         told = False
+        waiting = {ready_line} if isinstance(ready_line, str) else set(ready_line)
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line)
-            if not told and ready_line in line:
+            waiting = {w for w in waiting if w not in line}
+            if not told and not waiting:
                 told = True
                 self._ready.put(True)
         if not told:
@@ -79,7 +82,7 @@ def start_fake_upstream(*args: str) -> Server:
 def start_proxy(*args: str, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     argv = [sys.executable, "-m", "proxy.cli", "serve", "--port", str(port), *args]
-    return Server(argv, "Application startup complete", port, env=env)
+    return Server(argv, ("Application startup complete", "Uvicorn running on"), port, env=env)
 
 
 

@@ -64,7 +64,11 @@ def test_gsm8k_without_answer_marker_is_an_error(tmp_path: Path):
 
 
 def test_mbpp_keeps_the_tests(tmp_path: Path):
-    row = {"task_id": 11, "text": "Write a function to add two numbers.", "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]}
+    row = {
+        "task_id": 11,
+        "text": "Write a function to add two numbers.",
+        "test_list": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"],
+    }
     path = tmp_path / "mbpp.jsonl"
     path.write_text(json.dumps(row) + "\n")
     (item,) = ds.load_mbpp(tmp_path)

@@ -1,0 +1,164 @@
+"""Benchmark of persona detection (the pipeline's detect stage) on typical and large requests.
+
+    python -m loadtest.bench_detect [--iterations N] [--quick]
+
+Typical requests are 1-2 KB: a system prompt and a few turns, half of them with a persona stated
+somewhere. Large requests are about 20 KB (a long system prompt with reference text, then turns).
+Prints p50/p90/p99/mean per request in microseconds and the cost per KB at several sizes, to check
+that cost stays linear in request size. Target: p99 <= 200 us for the typical case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+from defenses.persona import default_detector
+from proxy.wire import ChatRequest
+
+SYSTEM_PROMPTS = [
+    "You are a helpful assistant for Acme Bank. Answer questions about accounts, cards and transfers. "
+    "Be concise, never ask for passwords or full card numbers, and escalate fraud reports to a human agent. "
+    "If you do not know an answer, say so and point the customer to the help centre at acme.example/help.",
+    "You are a friendly coding assistant. Prefer idiomatic Python 3.11, include type hints and short "
+    "docstrings, and explain trade-offs briefly. When the user shares a stack trace, find the root cause "
+    "first, then propose the smallest fix. Format code in fenced blocks.",
+    "You are a travel planner. Suggest itineraries with realistic travel times, mention visa requirements "
+    "when relevant, and give a rough budget in the user's currency. Keep answers under 300 words unless "
+    "asked for more detail.",
+    "You are a helpful assistant.",
+]
+USER_TURNS = [
+    "Can you help me write a function that parses a CSV file and returns the rows sorted by date? The dates "
+    "look like 2024-03-05 and some rows have missing values.",
+    "I'm planning a trip to Portugal in May for 10 days. We like food, hiking and small towns, and we don't "
+    "want to rent a car. What would you suggest?",
+    "My card was declined twice today at the supermarket even though I have money in the account. What "
+    "could be going on and what should I do?",
+    "What's the difference between a list and a tuple in Python, and when should I use each one?",
+    "Thanks, that works. Now how do I handle quoted fields that contain commas, and can you add a test?",
+    "How much should I budget per day for food and transport in Lisbon and Porto?",
+    "Can you explain how compound interest works with a simple example using 1000 dollars at 5 percent?",
+]
+ASSISTANT_TURNS = [
+    "Sure! Here is a small function using the csv module and datetime.strptime. It skips rows whose date "
+    "is missing and sorts the rest in ascending order. Let me know if you want it to keep those rows at the end.",
+    "Great choice! A good 10-day plan without a car: Lisbon (3 nights), Sintra as a day trip, Porto "
+    "(3 nights), the Douro valley by train, and Coimbra on the way back. Trains are frequent and cheap.",
+    "A decline with money in the account is usually a daily limit, a fraud hold, or an expired card. "
+    "Check the app for a security alert first; if there is none, call the number on the back of the card.",
+]
+PERSONA_LINES = [
+    "As a 72-year-old retiree on a fixed income, I want to keep costs low.",
+    "I'm a trans woman and I'd like advice that takes that into account.",
+    "For context, I am a Muslim person and I don't drink alcohol.",
+    "I use a wheelchair, so accessibility matters a lot to me.",
+    "I'm 16 and this is for a school project.",
+    "my pronouns are they/them btw",
+]
+SYSTEM_PERSONA = [
+    "The user is a Black woman from Atlanta.",
+    "User profile: age 68; religion: Hindu; gender: female.",
+    "You are a helpful assistant. I am a Democrat voter.",
+]
+FILLER = (
+    "The quarterly report covers revenue, operating costs, and the outlook for the next two quarters. "
+    "Revenue grew by eight percent year over year, driven mainly by the subscription business, while "
+    "hardware sales were flat. Operating costs rose because of new hires in support and engineering. "
+    "The team expects margins to improve once the data-centre migration is finished in the autumn. "
+)
+
+
+def typical_request(rng: random.Random, with_persona: bool) -> ChatRequest:
+    system = rng.choice(SYSTEM_PROMPTS)
+    messages = [{"role": "system", "content": system}]
+    turns = rng.randint(2, 4)
+    for t in range(turns):
+        user = rng.choice(USER_TURNS)
+        if with_persona and t == 0:
+            user = rng.choice(PERSONA_LINES) + " " + user
+        messages.append({"role": "user", "content": user})
+        if t < turns - 1:
+            messages.append({"role": "assistant", "content": rng.choice(ASSISTANT_TURNS)})
+    if with_persona and rng.random() < 0.3:
+        messages[0]["content"] = system + " " + rng.choice(SYSTEM_PERSONA)
+    request = {"model": "bench", "messages": messages}
+    size = sum(len(m["content"]) for m in messages)
+    while size < 1000:  # keep "typical" within 1-2 KB
+        messages[-1]["content"] += " " + rng.choice(USER_TURNS)
+        size = sum(len(m["content"]) for m in messages)
+    return ChatRequest.model_validate(request)
+
+
+def large_request(rng: random.Random, kilobytes: int, with_persona: bool) -> ChatRequest:
+    reference = ""
+    while len(reference) < kilobytes * 1024 - 1500:
+        reference += FILLER
+    system = rng.choice(SYSTEM_PROMPTS) + "\n\nReference material:\n" + reference
+    messages = [{"role": "system", "content": system}]
+    for t in range(3):
+        user = rng.choice(USER_TURNS)
+        if with_persona and t == 1:
+            user = rng.choice(PERSONA_LINES) + " " + user
+        messages.append({"role": "user", "content": user})
+        messages.append({"role": "assistant", "content": rng.choice(ASSISTANT_TURNS)})
+    messages.pop()
+    return ChatRequest.model_validate({"model": "bench", "messages": messages})
+
+
+def size_of(request: ChatRequest) -> int:
+    return sum(len(t.encode()) for m in request.messages for _, t in m.texts())
+
+
+def measure(requests: list[ChatRequest], iterations: int) -> list[float]:
+    detect = default_detector().detect
+    for r in requests:  # warm up
+        detect(r)
+    samples = []
+    clock = time.perf_counter_ns
+    n = len(requests)
+    for i in range(iterations):
+        r = requests[i % n]
+        t0 = clock()
+        detect(r)
+        samples.append((clock() - t0) / 1000)
+    return samples
+
+
+def report(name: str, samples: list[float], mean_kb: float) -> None:
+    samples.sort()
+    q = lambda p: samples[min(len(samples) - 1, int(p * len(samples)))]  # noqa: E731
+    mean = statistics.fmean(samples)
+    print(f"{name:<34} {mean_kb:6.1f} KB  p50 {q(0.5):8.1f}  p90 {q(0.9):8.1f}  p99 {q(0.99):8.1f}  "
+          f"mean {mean:8.1f} us  ({mean / mean_kb:6.1f} us/KB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=20000)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations, for a smoke run")
+    args = parser.parse_args()
+    iterations = 2000 if args.quick else args.iterations
+    rng = random.Random(7)
+    t0 = time.perf_counter()
+    default_detector()
+    print(f"detector built in {(time.perf_counter() - t0) * 1000:.0f} ms")
+
+    plain = [typical_request(rng, False) for _ in range(200)]
+    persona = [typical_request(rng, True) for _ in range(200)]
+    mixed = plain[:100] + persona[:100]
+    rng.shuffle(mixed)
+    print("per request, microseconds:")
+    for name, reqs in (("typical, no persona", plain), ("typical, persona stated", persona), ("typical, mixed 50/50", mixed)):
+        report(name, measure(reqs, iterations), statistics.fmean(size_of(r) for r in reqs) / 1024)
+    for kb in (2, 5, 10, 20, 40):
+        big = [large_request(rng, kb, True) for _ in range(10)]
+        report(f"large {kb} KB, persona stated", measure(big, max(200, iterations // (kb * 4))), statistics.fmean(size_of(r) for r in big) / 1024)
+    big = [large_request(rng, 20, False) for _ in range(10)]
+    report("large 20 KB, no persona", measure(big, max(200, iterations // 80)), statistics.fmean(size_of(r) for r in big) / 1024)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The whole harness on a tiny matrix: it starts the fake upstream and Evenhand, measures every point
+for every contender, and writes the table and the JSON. No speed is asserted: this proves it runs."""
+
+import json
+import subprocess
+import sys
+
+from loadtest.run import BEGIN, END, update_readme
+from tests.servers import REPO
+
+
+def test_a_tiny_matrix_runs_end_to_end(tmp_path):
+    out = tmp_path / "results.json"
+    argv = [sys.executable, "-m", "loadtest.run", "--contenders", "direct,evenhand-default", "--concurrency", "1,4", "--rounds", "1",
+            "--duration", "0.4", "--warmup", "0.2", "--driver", "aio", "--out", str(out)]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    names = [c["name"] for c in results["contenders"]]
+    assert names[0] == "direct" and names[1].startswith("evenhand")
+    points = {(r["mode"], r["concurrency"], r["contender"]): r for r in results["rows"]}
+    assert set(points) == {(mode, c, name) for mode in ("plain", "stream") for c in (1, 4) for name in names}
+    for (mode, c, name), row in points.items():
+        assert row["requests"] > 0 and row["errors"] == 0, row
+        if name == "direct":
+            assert row["cpu_ms_per_request"] is None and row["added_p50_ms"] is None
+        else:
+            assert row["cpu_ms_per_request"] > 0 and row["added_p50_ms"] is not None
+    assert {v["contender"] for v in results["targets"]} == {names[1]}
+    assert "| conc. | contender | req/s |" in done.stdout and "Targets, for" in done.stdout
+    assert results["machine"]["cores"] >= 1 and results["settings"]["driver_used"] == ["aio"]
+
+
+def test_the_readme_section_is_replaced_and_the_rest_kept(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n{BEGIN}\nold table\n{END}\nafter\n")
+    update_readme("new table", readme)
+    assert readme.read_text() == f"# Title\n\nbefore\n{BEGIN}\nnew table\n{END}\nafter\n"
