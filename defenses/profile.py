@@ -10,6 +10,7 @@ Lists ("gender: male/female"), prose ("at age 5") and code in user messages do n
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 
@@ -36,24 +37,26 @@ _BIRTH_KEYS = re.compile(
     r"(?<![\w])(?:date\s+of\s+birth|dob|birth\s*date|birthday|birth\s*year|year\s+of\s+birth|born(?:\s+in|\s+on)?)"
     r"[\"'`*_]*[ \t]*[:=]?[ \t]*[\"']?(?:\d{1,2}[/.-]\d{1,2}[/.-]|[a-z]+\.?\s+\d{1,2},?\s+)?(?P<y>(?:19|20)\d\d)(?![\w])"
 )
+_WORDS = re.compile(r"[\w'’]+")
+_AFTER_VALUE = re.compile(r"[ \t]*([\w'’]+)?")
 _ANOTHER_FIELD = re.compile(r"[\w.]+[ \t]*[:=]")
 _CONTINUE_WORDS = frozenset("and but y et und aber though who person people".split())
 _LIST = re.compile(r"[ \t]*(?:/|,|\bor\b|\band\b|&|\||;)[ \t]*[\"']?")
 # Cues before a field that say whose profile it is. Letter boundaries, not \b, so that keys such as
 # "customer_profile" and "user.age" count.
 _POSITIVE = re.compile(
-    r"(?<![a-z])(?:users?|customers?|clients?|patients?|members?|callers?|visitors?|students?|learners?|human|"
+    r"(?:users?|customers?|clients?|patients?|members?|callers?|visitors?|students?|learners?|human|"
     r"end[\s-]user|about\s+me|my\s+(?:profile|details|info|information|background|demographics|data|stats)|"
     r"profile|demographics?|personali[sz]ation|usuario|usuaria|utilisateur|utilisatrice|nutzer|nutzerin|perfil|profil)(?![a-z])"
 )
 # In a user's own message only first-person cues say the profile is theirs ("my son's profile" is not).
 _POSITIVE_FIRST_PERSON = re.compile(
-    r"(?<![a-z])(?:about\s+me|my\s+(?:profile|details|info|information|background|demographics|data|stats)|"
+    r"(?:about\s+me|my\s+(?:profile|details|info|information|background|demographics|data|stats)|"
     r"me\s*:|myself\s*:|(?:user|my)\s+profile|sobre\s+m[ií]|mi\s+perfil|[àa]\s+propos\s+de\s+moi|mon\s+profil|"
     r"über\s+mich|mein\s+profil)(?![a-z])"
 )
 _NEGATIVE = re.compile(
-    r"(?<![a-z])(?:assistant|chatbot|bot|character|agent|npc|you\s+are|you['’]re|your\s+(?:persona|profile|character|"
+    r"(?:assistant|chatbot|bot|character|agent|npc|you\s+are|you['’]re|your\s+(?:persona|profile|character|"
     r"identity|role|age|religion|gender)|act\s+as|role[\s-]?play|fictional|example|sample|e\.g\.|for\s+instance|"
     r"test\s+data|dummy|fake|mock|dataset|columns?|schema|fixture|form\s+for)(?![a-z])"
 )
@@ -142,7 +145,7 @@ class ProfileReader:
         if not explicit and (axis != "age" or not m.group("poss") and not _cue_on_line(lowered, key_start)):
             return None
         if axis == "age":
-            before = re.findall(r"[\w'’]+", lowered[max(0, m.start() - 16):m.start()])
+            before = _WORDS.findall(lowered, max(0, m.start() - 16), m.start())
             if before and before[-1] in _AGE_PROSE and not m.group("poss"):
                 return None
             found = self._age_value(lowered, v)
@@ -166,11 +169,11 @@ class ProfileReader:
             lst = _LIST.match(lowered, ve)
             if lst and pattern.match(lowered, lst.end()):
                 return None
-        after = re.match(r"[ \t]*([\w'’]+)?", lowered[ve:ve + 24])
+        after = _AFTER_VALUE.match(lowered, ve)
         if (
             after and after.group(1) and lowered[ve:ve + 1] not in ",;.\n\"'`)]}|<*_"
-            and after.group(1) not in _CONTINUE_WORDS and not self._keys.match(lowered, ve + after.start(1))
-            and not _ANOTHER_FIELD.match(lowered, ve + after.start(1))
+            and after.group(1) not in _CONTINUE_WORDS and not self._keys.match(lowered, after.start(1))
+            and not _ANOTHER_FIELD.match(lowered, after.start(1))
         ):
             return None  # "religion: Hindu nationalism" (but "age=52 gender=male" is two fields)
         start = m.start()
@@ -209,20 +212,30 @@ class ProfileReader:
             return False
         if not view.system and _PRONOUN_OWNER.search(lowered, max(0, start - 8), start):
             return False
-        lo = max(0, start - 400)
-        last_pos = last_neg = -1
-        for c in (_POSITIVE if view.system else _POSITIVE_FIRST_PERSON).finditer(lowered, lo, start):
-            if _OTHER_CUE_OWNER.search(lowered, max(0, c.start() - 16), c.start()):
-                last_neg = max(last_neg, c.end())
-            else:
-                last_pos = c.end()
-        for c in _NEGATIVE.finditer(lowered, lo, start):
-            last_neg = max(last_neg, c.end())
-        if last_neg > last_pos:
-            return False
-        if last_pos >= 0:
-            return True
+        cues = self._cues(view)
+        i = bisect.bisect_left(cues, (start, -1)) - 1
+        if i >= 0 and cues[i][0] >= start - 400:
+            return cues[i][1]
         return None if view.system else False
+
+    def _cues(self, view: TextView) -> list[tuple[int, bool]]:
+        """(end, is the user's) of every ownership cue in the text, in order; computed once per text."""
+        if view.cues is not None:
+            return view.cues
+        lowered = view.lowered
+        cues: list[tuple[int, bool]] = []
+        for c in (_POSITIVE if view.system else _POSITIVE_FIRST_PERSON).finditer(lowered):
+            if c.start() and lowered[c.start() - 1].isalpha():
+                continue
+            owned_by_other = _OTHER_CUE_OWNER.search(lowered, max(0, c.start() - 16), c.start()) is not None
+            cues.append((c.end(), not owned_by_other))
+        for c in _NEGATIVE.finditer(lowered):
+            if c.start() and lowered[c.start() - 1].isalpha():
+                continue
+            cues.append((c.end(), False))
+        cues.sort()
+        view.cues = cues
+        return cues
 
 
 def _cue_on_line(lowered: str, pos: int) -> bool:

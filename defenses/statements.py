@@ -379,15 +379,15 @@ class StatementReader:
         dets = ("the", "this", "our", "your")
         subject_phrases = {f"{d} {m}{w}" for d in dets for m in ("", "current ", "end ") for w in subject_words}
         parts: list[tuple[str, str, str, set[str]]] = [
-            ("stmt", "en", rf"i\s+{_STATEMENT_ADVERBS}{alt(statements['en'])}(?![\w])", {"i"}),
-            ("stmt", "en", rf"i\s*(?:['’]\s*m|\s+am)\s+{_STATEMENT_ADVERBS}{alt(am)}(?![\w])", {"i"}),
+            ("stmt", "en", rf"i\s+{_STATEMENT_ADVERBS}{alt(statements['en'])}(?![\w])", {f"i {w}" for w in en_firsts | _ADVERB_WORDS}),
+            ("stmt", "en", rf"i\s*(?:['’]\s*m|\s+am)\s+{_STATEMENT_ADVERBS}{alt(am)}(?![\w])", _I_AM),
             ("stmt", "en", rf"we\s+{_STATEMENT_ADVERBS}{alt(statements['en'])}(?![\w])", {f"we {w}" for w in en_firsts | _ADVERB_WORDS}),
-            ("stmt", "en", rf"i\s*(?:['’]\s*ve|\s+have)\s+(?:(?:always|long|also|now|recently|just|since)\s+)?{alt(statements['en_perfect'])}(?![\w])", {"i"}),
+            ("stmt", "en", rf"i\s*(?:['’]\s*ve|\s+have)\s+(?:(?:always|long|also|now|recently|just|since)\s+)?{alt(statements['en_perfect'])}(?![\w])", {"i've", "i’ve", "i have", "ive"}),
             ("stmtand", "en", rf"and\s+{_STATEMENT_ADVERBS}{alt(statements['en'])}(?![\w])", {f"and {w}" for w in en_firsts | _ADVERB_WORDS}),
             ("stmt3", "en", rf"(?:(?:the|this|our|your)\s+(?:current\s+|end\s+)?{subjects}|(?:someone|somebody|a\s+person|anyone)\s+who)\s+{_THIRD_ADVERBS}{alt(third)}(?![\w])",
              subject_phrases | {"someone who", "somebody who", "a person who", "anyone who"}),
             ("pro", "en", rf"(?:(?:my|(?:the\s+)?user['’]?s?)\s+(?:preferred\s+)?pronouns\s*(?:are|is|[:=\-])|pronouns\s*[:=]|i\s+(?:use|go\s+by|prefer)(?=\s+[a-z]+\s*/))\s*[\"'(]?\s*(?:{pronoun_alt})(?![\w/])",
-             {"my pronouns", "my preferred", "the user's", "the user’s", "the users", "user's", "user’s", "users", "pronouns", "i"}),
+             {"my pronouns", "my preferred", "the user's", "the user’s", "the users", "user's", "user’s", "users", "pronouns", "i use", "i go", "i prefer"}),
             ("pro3", "en", rf"(?:(?:his|her|their)\s+(?:preferred\s+)?pronouns\s*(?:are|is|[:=\-])|(?:uses|goes\s+by|prefers)(?=\s+[a-z]+\s*/))\s*[\"'(]?\s*(?:{pronoun_alt})(?![\w/])",
              {"his pronouns", "her pronouns", "their pronouns", "his preferred", "her preferred", "their preferred", "uses", "goes by", "prefers"}),
             ("userverb", "en", r"(?:self[\s-]?)?identifies\s+(?:(?:him|her|them)sel(?:f|ves)\s+)?as(?![\w])|describes\s+(?:him|her|them)sel(?:f|ves)\s+as(?![\w])",
@@ -396,7 +396,7 @@ class StatementReader:
             ("pro", "fr", rf"mes\s+pronoms\s+sont\s*(?:{pronoun_alt})(?![\w/])", {"mes pronoms"}),
             ("pro", "de", rf"meine\s+pronomen\s+sind\s*(?:{pronoun_alt})(?![\w/])", {"meine pronomen"}),
             ("rd", "en", r"(?:i|me)\s*[(\[]\s*(?:\d{1,2}\s*(?:[mf]|nb|ftm|mtf)?|(?:[mf]|nb)\s*\d{1,2})\s*[)\]]", {"i", "me"}),
-            ("agest", "en", strip_groups(ages.statement_regex("en")), {"i"}),
+            ("agest", "en", strip_groups(ages.statement_regex("en")), {"i just", "i recently", "i only", "i turned", "i turn", "i was"} | _I_AM),
             ("agest", "es", strip_groups(ages.statement_regex("es")), {"yo", "ya", "también", "tengo", "nací"}),
             ("agest", "fr", strip_groups(ages.statement_regex("fr")), {"j", "je"}),
             ("agest", "de", strip_groups(ages.statement_regex("de")), {"ich"}),
@@ -406,7 +406,8 @@ class StatementReader:
             ("self", "en", r"i\s*(?:['’]\s*m|\s+am|am)(?![\w'’])|im(?=[ \t])|i\s*(?:['’]\s*ve|\s+have)\s+(?:always\s+|long\s+|now\s+)?been(?![\w])"
                            r"|i\s+(?:(?:also|personally|now|still|strongly|proudly|openly|mostly|would|['’]d|might|do)\s+)?(?:self[\s-]?)?identify\s+(?:myself\s+)?as(?![\w])"
                            r"|i\s+(?:(?:would|['’]d|might|also|personally)\s+)?(?:consider|call|describe|define|see|regard|count)\s+myself(?:\s+(?:to\s+be|as))?(?![\w])"
-                           r"|i\s+came\s+out\s+as(?![\w])|i\s+(?:also\s+)?happen\s+to\s+be(?![\w])|i\s+live\s+as(?![\w])|i\s*,(?=\s*(?:an?)\s)", {"i", "im"}),
+                           r"|i\s+came\s+out\s+as(?![\w])|i\s+(?:also\s+)?happen\s+to\s+be(?![\w])|i\s+live\s+as(?![\w])|i\s*,(?=\s*(?:an?)\s)",
+             _I_AM | {"i've", "i’ve", "i have", "ive", "i", *(f"i {w}" for w in "also personally now still strongly proudly openly mostly would might do self identify consider call describe define see regard count came happen live".split()), "i'd", "i’d"}),
             ("being", "en", r"being(?=\s)", {"being"}),
             ("as", "en", r"as(?=\s)", {"as"}),
             ("we", "en", r"(?:we\s*(?:['’]\s*re|\s+are)|and\s+i\s+are)(?![\w'’])", {"we", "and i are"}),
@@ -482,9 +483,9 @@ class StatementReader:
             if not hits or lowered[end:m.start()].strip(" ,"):
                 continue
             end = m.end()
-            after = re.match(r"[ \t]*[,:(\u2014\u2013-][ \t]*", lowered[end:end + 4])
+            after = _HERE_AFTER.match(lowered, end)
             if after:
-                more, more_end = self._walk(view, end + after.end(), "en", leading=True, anchor_start=start)
+                more, more_end = self._walk(view, after.end(), "en", leading=True, anchor_start=start)
                 if more and all(h[0] == "age" or h[2] < more_end for h in more):
                     hits += more
                     end = more_end
@@ -497,9 +498,8 @@ class StatementReader:
         if not self._own_words(view, a, lang):
             return
         anchor = m.group()
-        negated = lang == "es" and bool(re.match(r"(?:yo\s+)?(?:no|ya\s+no|nunca|jamás)\s", anchor))
-        negated = negated or (lang == "fr" and bool(re.search(r"\bne\b|n['’]", anchor)))
-        leading = not re.search(r"identif|consider|call|describe|define|see|regard|count|came|live|happen|bezeichne|betrachte|sehe|considère|définis|décris", anchor)
+        negated = (lang == "es" and _ES_NEGATED.match(anchor) is not None) or (lang == "fr" and _FR_NEGATED.search(anchor) is not None)
+        leading = _NOT_LEADING.search(anchor) is None
         hits, end = self._walk(view, m.end(), lang, leading=leading, negated=negated, anchor_start=a)
         if hits and view.lowered[end:end + 2].lstrip().startswith("?") and self._sentence_initial(view, a):
             return  # "I'm a man? No, ..."
@@ -536,7 +536,7 @@ class StatementReader:
         if not hits:
             return
         plural_hits = [h for h in hits if h[4]]
-        if plural_hits and not re.match(r"[ \t]*,?[ \t]*(?:we|us|our)(?![\w])", lowered[end:end + 12]):
+        if plural_hits and not _WE_MAIN.match(lowered, end):
             hits = [h for h in hits if not h[4]]
         if initial and _main_subject_is_you(lowered, end):
             return  # "As a Jewish grandmother, you speak warmly": the assistant's persona, or generic "you"
@@ -729,7 +729,7 @@ class StatementReader:
         if cue is None:
             return False
         between = lowered[cue.end():a]
-        return not re.search(r"['’]s\s|\b(?:his|her|their)\s+(?!pronouns)\w+\s+(?:is|identifies|uses)", between)
+        return _SOMEONE_ELSES.search(between) is None
 
     def _on_reddit(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
         """"I (25F) ...": age and gender in the forum convention."""
@@ -1059,7 +1059,7 @@ class StatementReader:
                 settle("drop")  # "white as a sheet", "blind as a bat"
                 break
             if word in lex.modifiers:
-                if word in _PROUD and re.match(r"\s+to\s+be(?![\w])", lowered[w_end:w_end + 8]):
+                if word in _PROUD and _TO_BE.match(lowered, w_end):
                     w_end = lowered.index("be", w_end) + 2
                 if pending or tentative:
                     settle("boundary")
@@ -1087,10 +1087,10 @@ class StatementReader:
                     seen_det = True
                 continue
             if word in lex.relatives and (confirmed or pending):
-                rel = re.match(r"\s+(?:is|am|['’]s|es|est|ist)(?![\w])", lowered[w_end:w_end + 6])
+                rel = _RELATIVE_COPULA.match(lowered, w_end)
                 settle("boundary")
                 if rel:
-                    i = w_end + rel.end()
+                    i = rel.end()
                     seen_det = False
                     continue
                 break
@@ -1217,10 +1217,23 @@ _COMMON = frozenset(
 
 
 def _rarest(pieces: list[str]) -> str:
+    pieces = [p for p in pieces if p not in _CONTRACTION_PIECES] or pieces
     good = [p for p in pieces if p not in _COMMON and p not in _TRIGGER_STOP and len(p) >= 3] or [p for p in pieces if len(p) > 3] or pieces
     return max(good, key=len)
 
 
+_CONTRACTION_PIECES = frozenset("don doesn didn isn aren wasn weren can couldn won wouldn shouldn t s ve ll re m d".split())
+
+
+_HERE_AFTER = re.compile(r"[ \t]*[,:(\u2014\u2013-][ \t]*")
+_ES_NEGATED = re.compile(r"(?:yo\s+)?(?:no|ya\s+no|nunca|jamás)\s")
+_FR_NEGATED = re.compile(r"\bne\b|n['’]")
+_NOT_LEADING = re.compile(r"identif|consider|call|describe|define|see|regard|count|came|live|happen|bezeichne|betrachte|sehe|considère|définis|décris")
+_WE_MAIN = re.compile(r"[ \t]*,?[ \t]*(?:we|us|our)(?![\w])")
+_SOMEONE_ELSES = re.compile(r"['’]s\s|\b(?:his|her|their)\s+(?!pronouns)\w+\s+(?:is|identifies|uses)")
+_TO_BE = re.compile(r"\s+to\s+be(?![\w])")
+_RELATIVE_COPULA = re.compile(r"\s+(?:is|am|['’]s|es|est|ist)(?![\w])")
+_I_AM = frozenset({"i'm", "i’m", "i am", "iam", "im"})
 _ADVERB_WORDS = frozenset(
     "also still now currently actually really do always usually just personally regularly often mostly proudly even "
     "sometimes normally typically generally".split()

@@ -37,7 +37,8 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             return _inline(copy.deepcopy(defs[ref.removeprefix("#/$defs/")]), defs)
-        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+        # `default: null` says nothing a client needs, and FastAPI drops it from the document
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs" and not (k == "default" and v is None)}
     if isinstance(node, list):
         return [_inline(v, defs) for v in node]
     return node
