@@ -12,18 +12,20 @@ Muslim person", "a Democrat voter"), so a defense can swap it for another identi
 names several ("a Black woman"), each term span is just its word ("Black", "woman").
 
 Cost: everything is compiled when the detector is built. Per text, one translate-and-split finds
-whether any identity word, age or profile key occurs at all; most texts stop there. Texts that go
-on are read in one pass of a combined anchor regex, with a few regex matches per anchor.
+whether any identity word, age or profile key occurs at all (defenses.prefilter); most texts stop
+there. The others are read only in small windows around those words, with a few regex matches per
+anchor, so cost grows with the identity words in a text, not with its length.
 """
 
 from __future__ import annotations
 
 import functools
-import string
 from collections.abc import Iterable
 
 from defenses.age import AgeReader
 from defenses.app_persona import parse_app_persona
+from defenses.phrase_walker import PhraseWalker
+from defenses.prefilter import Prefilter
 from defenses.profile import ProfileReader
 from defenses.statements import Found, StatementReader
 from defenses.taxonomy import Taxonomy, load_taxonomy
@@ -35,11 +37,6 @@ __all__ = ["PersonaDetector", "default_detector", "parse_app_persona"]
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 _USER_ROLES = frozenset({"user"})
-# Punctuation to spaces (slashes kept, for "they/them"), so split() yields the words. ASCII text,
-# the common case, goes through bytes.translate, which is several times faster than str.translate.
-_PUNCTUATION = string.punctuation.replace("/", "")
-_TOKENS = str.maketrans({c: " " for c in _PUNCTUATION + "\u2018\u2019\u201c\u201d\u00ab\u00bb\u2013\u2014\u2010\u2011\u00bf\u00a1"})
-_ASCII_TOKENS = bytes.maketrans(_PUNCTUATION.encode(), b" " * len(_PUNCTUATION))
 
 
 class PersonaDetector:
@@ -48,13 +45,10 @@ class PersonaDetector:
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         ages = AgeReader(taxonomy)
-        self._statements = StatementReader(taxonomy, ages)
+        walker = PhraseWalker(taxonomy, ages)
+        self._prefilter = Prefilter(taxonomy, walker.plural_forms)
+        self._statements = StatementReader(taxonomy, ages, walker)
         self._profiles = ProfileReader(taxonomy, ages)
-        self._profile_triggers = frozenset(self._profiles.trigger_words)
-        self._triggers = frozenset(self._statements.trigger_words) | self._profile_triggers
-        self._numeric = frozenset(self._statements.numeric_words)
-        self._ascii_triggers = frozenset(w.encode() for w in self._triggers if w.isascii())
-        self._ascii_numeric = frozenset(w.encode() for w in self._numeric if w.isascii())
 
     def detect(self, request: ChatRequest, app: tuple[PersonaAttribute, ...] = ()) -> PersonaContext:
         """The request's persona: app-asserted attributes first, then those stated in its messages."""
@@ -97,20 +91,15 @@ class PersonaDetector:
 
     def _scan_text(self, text: str, source: Source, index: int, part_index: int | None, out: list[PersonaAttribute]) -> None:
         lowered = lower_same_length(text)
-        if lowered.isascii():
-            ascii_words = lowered.encode().translate(_ASCII_TOKENS).split()
-            if self._ascii_triggers.isdisjoint(ascii_words) and not self._age_cue(ascii_words, self._ascii_numeric, _ASCII_BEFORE, _ASCII_AFTER):
-                return
-            words: list[str] = [w.decode() for w in ascii_words]
-        else:
-            words = lowered.translate(_TOKENS).split()
-            if self._triggers.isdisjoint(words) and not self._age_cue(words, self._numeric, _AGE_BEFORE, _AGE_AFTER):
-                return
+        where = self._prefilter.locate(lowered)
+        if where is None:
+            return
+        statement_windows, profile_windows = where
         view = TextView(text, lowered, source == "system")
         found: list[Found] = []
-        self._statements.read(view, found)
-        if not self._profile_triggers.isdisjoint(words):
-            self._profiles.read(view, found)
+        self._statements.read(view, found, statement_windows)
+        if profile_windows:
+            self._profiles.read(view, found, profile_windows)
         if not found:
             return
         found.sort(key=lambda f: (f[2], f[4]))
@@ -124,28 +113,6 @@ class PersonaDetector:
                 axis=axis, value=value, source=source, message_index=index, part_index=part_index,
                 start=start, end=end, term_start=term_start, term_end=term_end, evidence=text[start:end],
             ))
-
-
-    @staticmethod
-    def _age_cue(words: list, numeric: frozenset, before: frozenset, after: frozenset) -> bool:
-        """Whether a number in the text stands where an age would ("I'm 72", "72 years", "I (25F)")."""
-        if numeric.isdisjoint(words):
-            return False
-        last = len(words) - 1
-        for i, word in enumerate(words):
-            if word in numeric and ((i and words[i - 1] in before) or (i < last and words[i + 1] in after)):
-                return True
-        return False
-
-
-# Words (as the prefilter splits them: "I'm" -> "i", "m") that make a nearby number look like an age.
-_AGE_BEFORE = frozenset(
-    "m am im is are age aged turned turn turning at tengo ai bin ist edad âge alter in over under almost nearly "
-    "a an i me my early mid late de was born dob user being as of aged".split()
-)
-_AGE_AFTER = frozenset("years year yrs yr yo y/o old años año ans jahre jahren jährig jährige jähriger jährigen and here".split())
-_ASCII_BEFORE = frozenset(w.encode() for w in _AGE_BEFORE if w.isascii())
-_ASCII_AFTER = frozenset(w.encode() for w in _AGE_AFTER if w.isascii())
 
 
 @functools.lru_cache(maxsize=1)

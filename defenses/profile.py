@@ -10,7 +10,6 @@ Lists ("gender: male/female"), prose ("at age 5") and code in user messages do n
 
 from __future__ import annotations
 
-import bisect
 import datetime
 import re
 
@@ -20,9 +19,10 @@ from defenses.taxonomy import LANGUAGES, Taxonomy
 from defenses.textview import TextView
 from defenses.wordlist_regex import compile_words, fold_match, normalize_term, spelling_variants, trie_pattern
 
-_OWNER = (
-    r"(?P<poss>(?:my|the\s+user['’]s|the\s+user|user['’]?s?|customer['’]?s?|client['’]?s?|patient['’]?s?|"
-    r"member['’]?s?|student['’]?s?|caller['’]?s?|mi|mis|ma|mon|mes|meine?)[\s_.\-]*)?"
+# "my religion", "the user's age", "user_gender", "userAge": the field belongs to the user.
+_OWNER_BEFORE = re.compile(
+    r"(?<![\w])(?:my|the\s+user['’]s|the\s+user|user['’]?s?|customer['’]?s?|client['’]?s?|patient['’]?s?|"
+    r"member['’]?s?|student['’]?s?|caller['’]?s?|mi|mis|ma|mon|mes|meine?)[\s_.\-]*$"
 )
 _OWNER_AFTER = r"(?:\s+(?:del\s+usuario|de\s+la\s+usuaria|de\s+l['’]utilisat(?:eur|rice)|des\s+nutzers|der\s+nutzerin))?"
 _SEP = re.compile(
@@ -42,26 +42,19 @@ _AFTER_VALUE = re.compile(r"[ \t]*([\w'’]+)?")
 _ANOTHER_FIELD = re.compile(r"[\w.]+[ \t]*[:=]")
 _CONTINUE_WORDS = frozenset("and but y et und aber though who person people".split())
 _LIST = re.compile(r"[ \t]*(?:/|,|\bor\b|\band\b|&|\||;)[ \t]*[\"']?")
-# Cues before a field that say whose profile it is. Letter boundaries, not \b, so that keys such as
-# "customer_profile" and "user.age" count.
-_POSITIVE = re.compile(
-    r"(?:users?|customers?|clients?|patients?|members?|callers?|visitors?|students?|learners?|human|"
-    r"end[\s-]user|about\s+me|my\s+(?:profile|details|info|information|background|demographics|data|stats)|"
-    r"profile|demographics?|personali[sz]ation|usuario|usuaria|utilisateur|utilisatrice|nutzer|nutzerin|perfil|profil)(?![a-z])"
+# Cues before a field that say whose profile it is, as words ("user", "customer_profile", "about me").
+_USER_WORDS = frozenset(
+    """user users customer customers client clients patient patients member members caller callers visitor visitors
+    student students learner learners human profile demographics demographic personalization personalisation usuario
+    usuaria utilisateur utilisatrice nutzer nutzerin perfil profil""".split()
 )
-# In a user's own message only first-person cues say the profile is theirs ("my son's profile" is not).
-_POSITIVE_FIRST_PERSON = re.compile(
-    r"(?:about\s+me|my\s+(?:profile|details|info|information|background|demographics|data|stats)|"
-    r"me\s*:|myself\s*:|(?:user|my)\s+profile|sobre\s+m[ií]|mi\s+perfil|[àa]\s+propos\s+de\s+moi|mon\s+profil|"
-    r"über\s+mich|mein\s+profil)(?![a-z])"
+_MY_NOUNS = frozenset("profile details info information background demographics data stats perfil profil".split())
+_OTHER_WORDS = frozenset(
+    """assistant chatbot bot character agent npc fictional example examples sample dummy fake mock dataset column
+    columns schema fixture persona's assistant's bot's character's""".split()
 )
-_NEGATIVE = re.compile(
-    r"(?:assistant|chatbot|bot|character|agent|npc|you\s+are|you['’]re|your\s+(?:persona|profile|character|"
-    r"identity|role|age|religion|gender)|act\s+as|role[\s-]?play|fictional|example|sample|e\.g\.|for\s+instance|"
-    r"test\s+data|dummy|fake|mock|dataset|columns?|schema|fixture|form\s+for)(?![a-z])"
-)
-# A positive cue owned by someone else: "my son's profile", "the assistant profile", "his details".
-_OTHER_CUE_OWNER = re.compile(r"(?:(?<![a-z])(?:his|her|their|your|its|assistant|bot|character|agent|npc|example|sample|dummy|fake|test|mock)|(?<!user)(?<!customer)(?<!client)(?<!patient)(?<!member)['’]s)[\s_.\-]*$")
+_NOT_THE_USERS = frozenset("his her their your its assistant bot character agent npc example sample dummy fake test mock".split())
+_YOUR_NOUNS = frozenset("persona profile character identity role age religion gender".split())
 _OTHER_OWNER = re.compile(r"(?:\b(?:your|its|our)|(?<!user)(?<!customer)(?<!client)(?<!patient)['’]s)[\s_.\-]*$")
 _PRONOUN_OWNER = re.compile(r"\b(?:his|her|their)[\s_.\-]*$")
 _AGE_PROSE = frozenset(
@@ -78,7 +71,6 @@ class ProfileReader:
         self._ages = ages
         key_axis: dict[str, str] = {}
         key_forms: set[str] = set()
-        self.trigger_words: set[str] = set()
         self._values: dict[str, tuple[re.Pattern[str], dict[str, str]]] = {}
         for axis_key in taxonomy.axes():
             axis = taxonomy.axis(axis_key)
@@ -87,8 +79,6 @@ class ProfileReader:
                     for form in {v for base in spelling_variants(key) for v in (base, base.replace(" ", "_"), base.replace(" ", ""))}:
                         key_forms.add(form)
                         key_axis.setdefault(fold_match(form).replace("_", ""), axis_key)
-                        # the key's first word is enough to say a text may hold the field
-                        self.trigger_words.add(re.split(r"[\s\-/'’_]+", form.lower())[0])
             forms: dict[str, str] = {}
             written: set[str] = set()
             for value in axis.values.values():
@@ -102,33 +92,40 @@ class ProfileReader:
                         written.add(form)
             pattern = re.compile(trie_pattern({normalize_term(f) for f in written}) + r"(?![\w])")
             self._values[axis_key] = (pattern, forms)
-        self.trigger_words.update({"dob", "birth", "born", "birthday", "birthdate", "birthyear"})
         self._key_axis = key_axis
-        self._keys = re.compile(r"(?<![\w])" + _OWNER + "(?P<key>" + compile_words(key_forms, tail="").pattern + r")(?![\w])" + _OWNER_AFTER)
+        # The key first (a trie, fast to scan for); whose field it is ("my", "user_") is read backwards.
+        self._keys = re.compile("(?P<key>" + compile_words(key_forms, tail="").pattern + r")(?![\w])" + _OWNER_AFTER)
         self._has_age = "age" in taxonomy.axes() and ages.enabled
 
-    def read(self, view: TextView, out: list[Found]) -> None:
+    def read(self, view: TextView, out: list[Found], windows: list[tuple[int, int]]) -> None:
+        """Read the profile fields whose keys fall within `windows` (around the key words)."""
         lowered = view.lowered
         fields: list[Found] = []
         owned: list[bool] = []
-        for m in self._keys.finditer(lowered):
+        keys = [m for ws, we in windows for m in self._keys.finditer(lowered, ws, we)]
+        births = [m for ws, we in windows for m in _BIRTH_KEYS.finditer(lowered, ws, we)] if self._has_age else []
+        for m in keys:
+            key_start = m.start()
+            if key_start and lowered[key_start - 1].isalnum() and not _OWNER_BEFORE.search(lowered, max(0, key_start - 24), key_start):
+                continue  # inside a word ("page", "usage"), unless glued to an owner ("userage")
             axis = self._key_axis.get(fold_match(m.group("key")).replace("_", ""))
             if axis is None:
                 continue
-            field = self._field(view, m, axis)
+            poss = _OWNER_BEFORE.search(lowered, max(0, key_start - 24), key_start)
+            field = self._field(view, m, axis, poss)
             if field is None:
                 continue
-            decision = self._owner(view, m)
+            decision = self._owner(view, m, poss)
             if decision is False:
                 continue
             fields.append(field)
             owned.append(decision is True)
-        if self._has_age:
-            for m in _BIRTH_KEYS.finditer(lowered):
-                value = self._ages.value_for(_this_year() - int(m.group("y")))
-                if value and self._owner(view, m) is not False:
-                    fields.append(("age", value, m.start(), m.end(), m.start("y"), m.end("y")))
-                    owned.append(self._owner(view, m) is True)
+        for m in births:
+            value = self._ages.value_for(_this_year() - int(m.group("y")))
+            decision = self._owner(view, m)
+            if value and decision is not False:
+                fields.append(("age", value, m.start(), m.end(), m.start("y"), m.end("y")))
+                owned.append(decision is True)
         if not fields:
             return
         structured = view.system and len({f[0] for f in fields}) >= 2
@@ -136,17 +133,17 @@ class ProfileReader:
             if is_owned or structured:
                 out.append(field)
 
-    def _field(self, view: TextView, m: re.Match[str], axis: str) -> Found | None:
+    def _field(self, view: TextView, m: re.Match[str], axis: str, poss: re.Match[str] | None) -> Found | None:
         lowered = view.lowered
         key_start = m.start("key")
         sep = _SEP.match(lowered, m.end())
         explicit = bool(sep.group("colon") or sep.group("verb"))
         v = sep.end()
-        if not explicit and (axis != "age" or not m.group("poss") and not _cue_on_line(lowered, key_start)):
+        if not explicit and (axis != "age" or poss is None and not _cue_on_line(lowered, key_start)):
             return None
         if axis == "age":
             before = _WORDS.findall(lowered, max(0, m.start() - 16), m.start())
-            if before and before[-1] in _AGE_PROSE and not m.group("poss"):
+            if before and before[-1] in _AGE_PROSE and poss is None:
                 return None
             found = self._age_value(lowered, v)
             if found is None:
@@ -176,7 +173,7 @@ class ProfileReader:
             and not _ANOTHER_FIELD.match(lowered, after.start(1))
         ):
             return None  # "religion: Hindu nationalism" (but "age=52 gender=male" is two fields)
-        start = m.start()
+        start = poss.start() if poss is not None else m.start()
         if start > 0 and lowered[start - 1] in "\"'`<":
             start -= 1
         end = ve
@@ -199,48 +196,56 @@ class ProfileReader:
             return value, vm.end()
         return None
 
-    def _owner(self, view: TextView, m: re.Match[str]) -> bool | None:
+    def _owner(self, view: TextView, m: re.Match[str], poss: re.Match[str] | None = None) -> bool | None:
         """True: the field is the user's; False: someone else's (or code); None: no cue either way."""
         lowered = view.lowered
         start = m.start()
         if not view.system and view.in_code(start):
             return False
-        poss = m.groupdict().get("poss")
-        if poss:
+        if poss is not None:
             return True
         if _OTHER_OWNER.search(lowered, max(0, start - 24), start):
             return False
         if not view.system and _PRONOUN_OWNER.search(lowered, max(0, start - 8), start):
             return False
-        cues = self._cues(view)
-        i = bisect.bisect_left(cues, (start, -1)) - 1
-        if i >= 0 and cues[i][0] >= start - 400:
-            return cues[i][1]
+        last = self._last_cue(view, start)
+        if last is not None:
+            return last
         return None if view.system else False
 
-    def _cues(self, view: TextView) -> list[tuple[int, bool]]:
-        """(end, is the user's) of every ownership cue in the text, in order; computed once per text."""
-        if view.cues is not None:
-            return view.cues
-        lowered = view.lowered
-        cues: list[tuple[int, bool]] = []
-        for c in (_POSITIVE if view.system else _POSITIVE_FIRST_PERSON).finditer(lowered):
-            if c.start() and lowered[c.start() - 1].isalpha():
-                continue
-            owned_by_other = _OTHER_CUE_OWNER.search(lowered, max(0, c.start() - 16), c.start()) is not None
-            cues.append((c.end(), not owned_by_other))
-        for c in _NEGATIVE.finditer(lowered):
-            if c.start() and lowered[c.start() - 1].isalpha():
-                continue
-            cues.append((c.end(), False))
-        cues.sort()
-        view.cues = cues
-        return cues
-
+    @staticmethod
+    def _last_cue(view: TextView, start: int) -> bool | None:
+        """The nearest ownership cue within 400 characters before `start`: is it the user's?"""
+        words = _WORDS.findall(view.lowered, max(0, start - 400), start)
+        system = view.system
+        for i in range(len(words) - 1, -1, -1):
+            word = words[i]
+            prev = words[i - 1] if i else ""
+            parts = word.split("_") if "_" in word else (word,)
+            if any(p in _OTHER_WORDS for p in parts):
+                return False
+            if prev in ("you", "act", "role", "for", "test") and word in ("are", "as", "play", "instance", "data"):
+                return False  # "you are", "act as", "role play", "for instance", "test data"
+            if word in ("you're", "you’re", "roleplay") or (prev == "your" and word in _YOUR_NOUNS):
+                return False
+            if prev in ("about", "sobre", "über") and word in ("me", "mí", "mi", "mich"):
+                return True
+            if prev in ("my", "mi", "mon", "mein") and word in _MY_NOUNS:
+                return True
+            if system and any(p in _USER_WORDS for p in parts):
+                # "my son's profile", "the assistant profile": a cue owned by someone else
+                return not (prev in _NOT_THE_USERS or (prev.endswith(("'s", "’s")) and prev[:-2] not in _USER_WORDS))
+            if not system and word == "profile" and prev in ("user", "my"):
+                return True
+        return None
 
 def _cue_on_line(lowered: str, pos: int) -> bool:
     line_start = lowered.rfind("\n", 0, pos) + 1
-    return _POSITIVE.search(lowered, line_start, pos) is not None
+    words = _WORDS.findall(lowered, line_start, pos)
+    if any(part in _USER_WORDS for word in words for part in word.split("_")):
+        return True
+    return any((a in ("about", "sobre", "über") and b in ("me", "mí", "mi", "mich")) or (a in ("my", "mi", "mon", "mein") and b in _MY_NOUNS)
+               for a, b in zip(words, words[1:]))
 
 
 def _this_year() -> int:

@@ -20,7 +20,7 @@ _DOUBLE = re.compile(r'"' + _OPENER.replace(".", '"') + r'(?=\S)[^"\n]{1,500}?(?
 _SINGLE = re.compile(r"'" + _OPENER.replace(".", "'") + r"(?=\S)(?:[^'\n]|(?<=\w)'(?=\w)){1,500}?(?<=\S)'(?!\w)")
 _CURLY = re.compile(
     "\u201c[^\u201d\n]{1,500}?\u201d|\u00ab[^\u00bb\n]{1,500}?\u00bb|\u201e[^\u201c\u201d\n]{1,500}?[\u201c\u201d]"
-    "|\u2018(?:[^\u2019\n]|(?<=\w)\u2019(?=\w)){1,500}?\u2019(?!\w)"
+    r"|\u2018(?:[^\u2019\n]|(?<=\w)\u2019(?=\w)){1,500}?\u2019(?!\w)"
 )
 # Asking to translate (or to say something in another language): what follows is text, not a statement.
 _TRANSLATE = re.compile(

@@ -278,7 +278,9 @@ def _check_phrase(phrase: str, file: str, where: str) -> None:
         depth += (ch == "(") - (ch == ")")
         if depth < 0 or depth > 1:
             raise ValueError(f"{file}: {where}: {phrase!r} has unbalanced or nested parentheses")
-    if depth or not phrase.strip() or not _PHRASE_CHARS.match(phrase):
+    if depth:
+        raise ValueError(f"{file}: {where}: {phrase!r} has unbalanced parentheses")
+    if not phrase.strip() or not _PHRASE_CHARS.match(phrase):
         raise ValueError(f"{file}: {where}: {phrase!r} is not a phrase of words with (a|b) alternatives")
 
 

@@ -15,7 +15,7 @@ def lower_same_length(text: str) -> str:
 
 
 class TextView:
-    __slots__ = ("text", "lowered", "system", "_foreign", "_foreign_starts", "user_statements", "negated", "cues")
+    __slots__ = ("text", "lowered", "system", "_foreign", "_foreign_starts", "user_statements", "negated", "read_up_to")
 
     def __init__(self, text: str, lowered: str, system: bool) -> None:
         self.text = text
@@ -27,8 +27,8 @@ class TextView:
         self.user_statements: list[int] = []
         # identities this text denies ("I'm not Muslim"), which outweigh a practice stated later
         self.negated: set[tuple[str, str]] = set()
-        # ownership cues of structured profiles, computed on first use
-        self.cues: list[tuple[int, bool]] | None = None
+        # where the last statement read ended: a later window does not read inside it again
+        self.read_up_to = 0
 
     def foreign(self, pos: int) -> bool:
         """Whether `pos` is inside a quotation, code, or text given to translate."""

@@ -26,9 +26,13 @@ def normalize_term(term: str) -> str:
     return re.sub(r"['’]", APOS, text)
 
 
+_FOLD = str.maketrans({" ": None, "\t": None, "\n": None, "\r": None, "\u00a0": None, "-": None, "\u2010": None,
+                       "\u2011": None, "\u2019": "'"})
+
+
 def fold_match(matched: str) -> str:
     """The key a matched span maps back to its term by: no separators, straight apostrophes."""
-    return re.sub(r"[\s\-\u2010\u2011]+", "", matched.lower()).replace("’", "'")
+    return matched.lower().translate(_FOLD)
 
 
 def fold_term(term: str) -> str:

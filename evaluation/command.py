@@ -8,6 +8,7 @@ Examples:
   evenhand eval --target http://127.0.0.1:8080/v1 --model gpt-4o-mini --policy default \\
       --datasets probes do_not_answer=data/do_not_answer mmlu=data/mmlu/dev --limit 100 --out runs/x
   evenhand eval --local-model smollm2 --limit 2 --personas "a man" "a woman" --out /tmp/smoke
+  evenhand eval --local-model qwen --threads 1 --items probes/mixing-chemicals probes/pipe-bomb --out runs/q
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import asyncio
 import datetime as dt
 import os
 import sys
+import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--local-model",
-        choices=("smollm2", "qwen"),
-        help="start this local model with llama.cpp and evaluate it directly (implies --no-proxy-arms)",
+        metavar="smollm2|qwen|FILE.gguf",
+        help="start this model with llama.cpp behind a proxy of its own (with --no-proxy-arms: alone) and "
+        "evaluate it; qwen is fetched (1.1 GB) and verified on first use",
     )
     t.add_argument("--model-dir", type=Path, default=None, help="where fetched local models live")
-    t.add_argument("--threads", type=int, default=2, help="llama.cpp threads for --local-model")
+    t.add_argument(
+        "--threads", type=int, default=2, help="llama.cpp threads for --local-model (1 is faster on a busy CPU)"
+    )
     d = p.add_argument_group("data")
     d.add_argument(
         "--datasets",
@@ -90,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument(
         "--personas-file", type=Path, default=None, help="personas.json (axis -> identities); default: the study's 31"
+    )
+    d.add_argument(
+        "--items", nargs="+", metavar="DATASET/ID", help="only these items, e.g. probes/mixing-chemicals mmlu/astronomy/3"
     )
     d.add_argument("--limit", type=int, default=None, help="at most N items per data set and task, sampled with --seed")
     d.add_argument("--seed", type=int, default=0, help="seed for sampling, requests and the bootstrap")
@@ -127,7 +136,7 @@ def _arms(args: argparse.Namespace) -> list[Arm]:
         if args.policies:
             raise EvalError("--policy needs the proxy's arms; drop --no-proxy-arms")
         return [Arm("direct", None, defended=False)]
-    if not args.admin_key:
+    if not args.admin_key and not args.local_model:  # a local model's proxy gets a key made for the run
         raise EvalError("choosing a policy per request needs an admin key: --admin-key or EVENHAND_ADMIN_KEY")
     policies = args.policies or ["default"]
     if args.baseline_policy in policies or len(set(policies)) != len(policies):
@@ -150,6 +159,12 @@ def _load_items(args: argparse.Namespace) -> tuple[list[Item], dict[str, str]]:
             notes["mbpp"] = MBPP_RUN
         loaded = ds.load_dataset(name, Path(path) if path else None, args.data_dir)
         items.extend(ds.sample(loaded, args.limit, args.seed))
+    if args.items:
+        wanted = set(args.items)
+        unknown = sorted(wanted - {i.key for i in items})
+        if unknown:
+            raise EvalError(f"--items not found in the data sets given (or left out by --limit): {', '.join(unknown)}")
+        items = [i for i in items if i.key in wanted]
     if not items:
         raise EvalError("no items to evaluate")
     return items, notes
@@ -162,57 +177,43 @@ def _jobs(items: list[Item], personas: list[Persona], arms: list[Arm]) -> list[J
 
 def run(argv: list[str]) -> int:
     """Entry point of `evenhand eval`; returns the process exit code."""
+    from proxy.local_model import ModelError
+
     args = build_parser().parse_args(argv)
-    server = None
     try:
         check_system_template(args.system_template)
         _check_numbers(args)
         if args.local_model:
-            if args.target:
-                raise EvalError("--local-model starts its own server; do not pass --target")
-            args.no_proxy_arms = True
-            args.model = args.model or args.local_model
+            if args.target or args.model:
+                raise EvalError("--local-model starts its own server: do not pass --target or --model")
         elif not args.target or not args.model:
             raise EvalError("--target and --model are required (or --local-model)")
         arms = _arms(args)
         personas = select_personas(load_personas(args.personas_file), args.personas)
         items, notes = _load_items(args)
-        if args.local_model:
-            server, args.target = _start_local(args)
-        results = evaluate(args, arms, personas, items, notes)
-    except (EvalError, ValueError, FileNotFoundError) as exc:
+        with ExitStack() as stack:
+            if args.local_model:
+                _use_local_model(args, stack)
+            results = evaluate(args, arms, personas, items, notes)
+    except (EvalError, ModelError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume from the cache", file=sys.stderr)
         return 130
-    finally:
-        if server is not None:
-            from evaluation.models import stop_server
-
-            stop_server(server)
     _print_summary(results)
     return 0
 
 
-def _start_local(args: argparse.Namespace) -> tuple[Any, str]:
-    from evaluation.models import ModelError, free_port, local_model_path, start_llama_server, wait_ready
+def _use_local_model(args: argparse.Namespace, stack: ExitStack) -> None:
+    """Start the local model (behind its own proxy unless --no-proxy-arms) and point the run at it."""
+    from evaluation.local_target import local_target
 
-    try:
-        path = local_model_path(args.local_model, args.model_dir)
-        port = free_port()
-        proc = start_llama_server(path, port, n_threads=args.threads)
-        url = f"http://127.0.0.1:{port}/v1"
-        try:
-            wait_ready(url, proc=proc)
-        except ModelError:
-            from evaluation.models import stop_server
-
-            stop_server(proc)
-            raise
-    except ModelError as exc:
-        raise EvalError(str(exc)) from exc
-    return proc, url
+    target = stack.enter_context(
+        local_target(args.local_model, through_proxy=not args.no_proxy_arms, threads=args.threads, directory=args.model_dir)
+    )
+    args.target, args.model, args.admin_key = target.base_url, target.model, target.admin_key
+    args.local = target.description
 
 
 def evaluate(
@@ -244,8 +245,10 @@ def evaluate(
     jobs = _jobs(items, personas, arms)
     cache_path = None if args.no_cache else (args.cache or args.out / "cache.jsonl")
     progress = not args.no_progress and sys.stderr.isatty()
+    started = time.monotonic()
     with ResponseCache(cache_path) as cache:
         answers = asyncio.run(run_jobs(jobs, config, cache, concurrency=args.concurrency, progress=progress))
+    elapsed = time.monotonic() - started
     outcomes = judge(answers, run_code=args.run_generated_code)
     scores = score(
         outcomes, [a.name for a in arms], personas, baseline_arm=arms[0].name,
@@ -267,7 +270,10 @@ def evaluate(
             "system_template": args.system_template,
             "params": {"temperature": args.temperature, "max_tokens": config.max_tokens},
             "requests": len(jobs),
+            "cached": sum(1 for a in answers if a.cached),
             "errors": sum(1 for a in answers if a.error),
+            "seconds": round(elapsed, 1),
+            **({"local_model": args.local} if getattr(args, "local", None) else {}),
             **notes,
         },
         "arms": [{"name": a.name, "policy": a.policy, "defended": a.defended} for a in arms],

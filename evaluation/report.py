@@ -60,7 +60,13 @@ def render_html(results: dict[str, Any]) -> str:
 
 def _meta_line(meta: dict[str, Any]) -> str:
     ds = ", ".join(f"{k} ({v})" for k, v in meta["datasets"].items())
-    bits = [f"target {meta['target']}", f"data: {ds}", f"{meta['identities']} identities", f"seed {meta['seed']}"]
+    local = meta.get("local_model")
+    if local:
+        where = "through the proxy" if local["through_proxy"] else "without the proxy"
+        target = f"local model {local['file']} {where} ({local['threads']} llama.cpp thread{'s' * (local['threads'] != 1)})"
+    else:
+        target = f"target {meta['target']}"
+    bits = [target, f"data: {ds}", f"{meta['identities']} identities", f"seed {meta['seed']}"]
     if meta.get("created"):
         bits.insert(0, meta["created"])
     if meta.get("errors"):

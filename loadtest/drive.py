@@ -28,11 +28,11 @@ class Result:
     requests: int  # answers received, good or bad
     errors: int  # bad answers, plus connections that failed or timed out
     seconds: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    mean_ms: float
+    p50_ms: float | None  # None when no answer completed in time
+    p90_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    mean_ms: float | None
     driver_cpu_seconds: float
     capped: bool = False  # stopped by the request limit before the time was up: throughput reads low
 
@@ -78,16 +78,17 @@ def drive_wrk(url: str, bodies_file: Path, *, stream: bool, concurrency: int, du
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     data = json.loads(line.removeprefix("LOADTEST "))
     failed = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
+    answered = data["requests"] > 0
     return Result(
         driver="wrk",
         requests=data["requests"],
         errors=data["bad"] + failed,
         seconds=data["duration_us"] / 1e6,
-        p50_ms=data["p50_us"] / 1000,
-        p90_ms=data["p90_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000,
-        mean_ms=data["mean_us"] / 1000,
+        p50_ms=data["p50_us"] / 1000 if answered else None,
+        p90_ms=data["p90_us"] / 1000 if answered else None,
+        p99_ms=data["p99_us"] / 1000 if answered else None,
+        max_ms=data["max_us"] / 1000 if answered else None,
+        mean_ms=data["mean_us"] / 1000 if answered else None,
         driver_cpu_seconds=cpu,
         capped=0 < max_requests <= data["requests"],
     )

@@ -36,7 +36,10 @@ def aggregate(measurements: list[dict], order: list[str] | None = None) -> list[
         out = []
         for m in ms:
             ref = by_round.get((m["round"], m["mode"], m["concurrency"], other))
-            out.append(value(m, ref) if ref is not None and ref is not m else None)
+            try:
+                out.append(value(m, ref) if ref is not None and ref is not m else None)
+            except TypeError:  # a percentile of a point where nothing completed
+                out.append(None)
         return out
 
     rows = []

@@ -30,6 +30,11 @@ FULL = {"contenders": ",".join(ALL), "concurrency": "1,8,32,64", "rounds": 3, "d
 README = Path(__file__).with_name("README.md")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 BODIES_PER_MODE = 512
+# A point lasts at least this many answers' latency, so a slow contender's first answers (and the
+# ones in flight when time is up) do not eat its throughput; but never more than MAX_STRETCH times
+# --duration.
+MIN_LATENCIES_PER_POINT = 10
+MAX_STRETCH = 6
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -98,13 +103,25 @@ def settle(services: list[Service], budget_s: float = 3.0) -> None:
         before = now
 
 
-def measure(service: Service, upstream: Service, bodies: dict[str, Path], mode: str, concurrency: int, args: argparse.Namespace) -> dict:
+def window(args: argparse.Namespace, name: str, mode: str, concurrency: int, measurements: list[dict]) -> float:
+    """Seconds for the next point: --duration, longer for a contender whose answers take a long time
+    (its latency predicted from its last throughput in this mode)."""
+    earlier = [m for m in measurements if m["contender"] == name and m["mode"] == mode and m["throughput"] > 0]
+    if not earlier:
+        return args.duration
+    latency = concurrency / earlier[-1]["throughput"]
+    return min(max(args.duration, MIN_LATENCIES_PER_POINT * latency), MAX_STRETCH * args.duration)
+
+
+def measure(service: Service, upstream: Service, bodies: dict[str, Path], mode: str, concurrency: int, args: argparse.Namespace, duration: float) -> dict:
     upstream.check_alive()
     service.check_alive()
     settle([service, upstream])
     cpu0, up0 = service.cpu_seconds(), upstream.cpu_seconds()
-    result = drive(service.chat_url, bodies[mode], stream=mode == "stream", concurrency=concurrency, duration=args.duration, max_requests=args.max_requests, driver=args.driver)
+    result = drive(service.chat_url, bodies[mode], stream=mode == "stream", concurrency=concurrency, duration=duration, max_requests=args.max_requests, driver=args.driver)
     cpu1, up1 = service.cpu_seconds(), upstream.cpu_seconds()
+    upstream.check_alive()  # a process that died during the point leaves no figure
+    service.check_alive()
     n = result.requests
     cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
     return {
@@ -113,6 +130,22 @@ def measure(service: Service, upstream: Service, bodies: dict[str, Path], mode: 
         "cpu_ms_per_request": cpu * 1000 / n if cpu is not None and n else None,
         "upstream_cpu_ms_per_request": (up1 - up0) * 1000 / n if n else None,
     }
+
+
+def rounds(args: argparse.Namespace, upstream: Service, services: list[Service], bodies: dict[str, Path], modes: list[str], concurrencies: list[int], measurements: list[dict]) -> None:
+    point = 0
+    for round_ in range(1, args.rounds + 1):
+        for mode in modes:
+            for concurrency in concurrencies:
+                shift = point % len(services)
+                point += 1
+                for service in services[shift:] + services[:shift]:
+                    m = measure(service, upstream, bodies, mode, concurrency, args, window(args, service.name, mode, concurrency, measurements))
+                    m.update(round=round_, mode=mode, concurrency=concurrency, contender=service.name)
+                    measurements.append(m)
+                    cpu = f"{m['cpu_ms_per_request']:.3f} ms/req" if m["cpu_ms_per_request"] is not None else "-"
+                    p50, p99 = (f"{m[k]:7.2f}" if m[k] is not None else "      -" for k in ("p50_ms", "p99_ms"))
+                    print(f"[round {round_}] {mode:6} c{concurrency:<3} {service.name:24} {m['throughput']:8.0f} req/s  p50 {p50}  p99 {p99} ms  CPU {cpu}  errors {m['errors']}  ({m['seconds']:.0f} s)", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -130,6 +163,7 @@ def run(args: argparse.Namespace) -> dict:
     services: list[Service] = []
     unavailable: dict[str, str] = {}
     measurements: list[dict] = []
+    aborted = None
     try:
         upstream.start(run_dir, probe)
         for name in [n for n in args.contenders.split(",") if n]:
@@ -150,18 +184,11 @@ def run(args: argparse.Namespace) -> dict:
             for mode in modes:
                 if args.warmup > 0:
                     drive(service.chat_url, bodies[mode], stream=mode == "stream", concurrency=8, duration=args.warmup, max_requests=args.max_requests, driver=args.driver)
-        point = 0
-        for round_ in range(1, args.rounds + 1):
-            for mode in modes:
-                for concurrency in concurrencies:
-                    shift = point % len(services)
-                    point += 1
-                    for service in services[shift:] + services[:shift]:
-                        m = measure(service, upstream, bodies, mode, concurrency, args)
-                        m.update(round=round_, mode=mode, concurrency=concurrency, contender=service.name)
-                        measurements.append(m)
-                        cpu = f"{m['cpu_ms_per_request']:.3f} ms/req" if m["cpu_ms_per_request"] is not None else "-"
-                        print(f"[round {round_}] {mode:6} c{concurrency:<3} {service.name:24} {m['throughput']:8.0f} req/s  p50 {m['p50_ms']:7.2f}  p99 {m['p99_ms']:7.2f} ms  CPU {cpu}  errors {m['errors']}", file=sys.stderr)
+        try:
+            rounds(args, upstream, services, bodies, modes, concurrencies, measurements)
+        except RuntimeError as exc:  # a process died: keep what was measured, and say why it stops there
+            aborted = str(exc)
+            print(f"run stopped early: {aborted}", file=sys.stderr)
     finally:
         for service in [*services, upstream]:
             service.stop()
@@ -176,6 +203,7 @@ def run(args: argparse.Namespace) -> dict:
         "rows": rows,
         "targets": report.targets(rows),
         "run_dir": str(run_dir),
+        "aborted": aborted,
     }
 
 
@@ -184,7 +212,7 @@ def summary(results: dict) -> str:
     lines = [
         f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}, Linux {m['kernel']}, Python {m['python']}), shared with other work "
         f"(load average {m['load_average_at_start'][0]:.2f} at start, {m['load_average_at_end'][0]:.2f} at end); "
-        f"{s['rounds']} round(s) x {s['duration']:g} s per point, load generator {', '.join(s['driver_used'])}; "
+        f"{s['rounds']} round(s) x {s['duration']:g} s per point (slow contenders longer: at least {MIN_LATENCIES_PER_POINT} latencies, at most {MAX_STRETCH * s['duration']:g} s), load generator {', '.join(s['driver_used'])}; "
         f"requests of {s['request_size']} bytes (half with an identity), answers of {s['size']} bytes, streams of {s['chunks']} chunks; "
         f"Evenhand {m['evenhand_commit']}, {m['nginx'] or 'no nginx'}, LiteLLM {m['litellm'] or 'not run'}.",
         "",
@@ -194,6 +222,8 @@ def summary(results: dict) -> str:
             lines.append(f"- `{c['name']}`: {c['note']}.")
     for name, reason in results["unavailable"].items():
         lines.append(f"- `{name}` not run: {reason}.")
+    if results.get("aborted"):
+        lines.append(f"- The run stopped early, {results['aborted']}: the figures are those measured before.")
     if lines[-1]:
         lines.append("")
     return "\n".join(lines)
@@ -223,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = sorted({r["contender"] for r in results["rows"] if r["errors"] and r["contender"].startswith("evenhand")})
     if failed:
         print(f"errors from {', '.join(failed)}: see the table", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or results["aborted"] else 0
 
 
 if __name__ == "__main__":

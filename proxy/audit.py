@@ -63,7 +63,7 @@ class AuditLog:
             "changed": outcome.changed,
             "defenses": [
                 {"defense": a.defense, "what": a.what, "message_index": a.message_index, **({"detail": a.detail} if self.include_prompts and a.detail else {})}
-                for a in outcome.actions
+                for a in exchange.actions  # the defenses', then those taken after the answer (retry, probe)
             ],
         }
         if self.include_prompts:

@@ -80,6 +80,9 @@ class Exchange:
         return self.route.label
 
 
+CLIENT_GONE = 499  # the client left mid-stream: recorded, but not an upstream error
+
+
 def identity_labels(persona: PersonaContext) -> tuple[tuple[str, str], ...]:
     """(axis, identity) pairs a request counts under: each identity once, or ('none', 'none')."""
     return persona.identities() or ((NONE, NONE),)
@@ -177,7 +180,7 @@ class Pipeline:
         elapsed = time.perf_counter() - exchange.started
         stream = "true" if exchange.stream else "false"
         model = exchange.model_label
-        if status >= 400:
+        if status >= 400 and status != CLIENT_GONE:
             m.upstream_error(model, status)
         m.count(m.requests, exchange.labels)
         if observation.refused:

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from proxy.errors import ProxyError
 from proxy.observe import Observation, StreamWatcher
-from proxy.pipeline import Exchange, Pipeline
+from proxy.pipeline import CLIENT_GONE, Exchange, Pipeline
 from proxy.resend import retry_body, start_probe, stream_retry_plan
 from proxy.upstream import StreamReply
 from defenses.refusal_retry import retry_action
@@ -139,7 +139,7 @@ async def relay(pipeline: Pipeline, exchange: Exchange, reply: StreamReply, upst
         for piece in tail:
             yield piece
     except (asyncio.CancelledError, GeneratorExit):
-        status = 499  # the client went away; the upstream request is closed by RelayResponse
+        status = CLIENT_GONE  # the upstream request is closed by RelayResponse
         raise
     except ProxyError as err:
         status = err.status

@@ -10,6 +10,7 @@ probes from the proxy's own /metrics at both ends of the window.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 
@@ -289,8 +290,6 @@ def test_monitor_policy_counts_its_actions_and_probes(stack: Stack) -> None:
 
 
 def test_policies_in_force_panel_names_the_loaded_policy(stack: Stack) -> None:
-    import hashlib
-
     sha = hashlib.sha256(stack.policy_file.read_bytes()).hexdigest()
     expr = "max by (policy, sha256) (evenhand_policy_info) == 1"
     assert comparable(stack.prometheus.query(expr, at=stack.t1)) == {L(policy=POLICY_NAME, sha256=sha): 1.0}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.models import free_port, smollm2_gguf, start_llama_server, stop_server, wait_ready
+from proxy.local_model import LocalModelServer, smollm2_gguf
 from tests.evaluation.scripted_server import OpenAIServer, start_scripted_server
 
 
@@ -25,11 +25,8 @@ def datasets_dir(shared: Path) -> Path:
 @pytest.fixture(scope="session")
 def llama_url() -> Iterator[str]:
     """llama.cpp serving SmolLM2-135M-Instruct; its base URL (…/v1)."""
-    port = free_port()
-    proc = start_llama_server(smollm2_gguf(), port, n_threads=1)
-    url = f"http://127.0.0.1:{port}/v1"
+    server = LocalModelServer(smollm2_gguf(), threads=1, ctx=2048)
     try:
-        wait_ready(url, proc=proc, timeout=180)
-        yield url
+        yield server.start(timeout=180)
     finally:
-        stop_server(proc)
+        server.stop()

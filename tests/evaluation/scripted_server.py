@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from evaluation.models import free_port
+from proxy.local_model import free_port
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 _CHOICE = re.compile(r"\(A\) .* \(B\) .* \(C\) .* \(D\)")

@@ -1,4 +1,4 @@
-"""`evenhand eval` against a real model: llama.cpp serving SmolLM2-135M-Instruct, no proxy."""
+"""`evenhand eval` against a real model: llama.cpp serving SmolLM2-135M-Instruct (without the proxy;\nthrough it: test_through_proxy.py), and --local-model starting and stopping its own servers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from evaluation import datasets as ds
 from evaluation.command import run
 from evaluation.runner import Arm, ClientConfig, Job
+from proxy.local_model import smollm2_gguf
 
 pytestmark = pytest.mark.model
 
@@ -59,16 +60,20 @@ def test_eval_against_llama_cpp(llama_url: str, datasets_dir: Path, tmp_path: Pa
     assert json.loads((out / "results.json").read_text())["scores"] == first_scores
 
 
-def test_local_model_option_starts_and_stops_its_server(tmp_path: Path):
+@pytest.mark.parametrize("through_proxy", [True, False], ids=["through-proxy", "alone"])
+def test_local_model_option_starts_and_stops_its_servers(tmp_path: Path, through_proxy: bool):
     out = tmp_path / "local"
     argv = [
         "--local-model", "smollm2", "--threads", "1", "--datasets", "probes", "--limit", "1", "--personas", "a woman",
         "--max-tokens-safety", "16", "--max-tokens-utility", "16", "--bootstrap", "0", "--no-progress", "--out", str(out),
     ]  # fmt: skip
-    assert run(argv) == 0
+    assert run(argv if through_proxy else [*argv, "--no-proxy-arms"]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["meta"]["model"] == "smollm2" and results["meta"]["requests"] == 3 * 2
-    assert results["meta"]["target"].startswith("http://127.0.0.1:")
-    assert [a["name"] for a in results["arms"]] == ["direct"]
+    arms = ["study-baseline", "default"] if through_proxy else ["direct"]
+    assert [a["name"] for a in results["arms"]] == arms
+    assert results["meta"]["model"] == "smollm2" and results["meta"]["requests"] == 3 * 2 * len(arms)
+    assert results["meta"]["local_model"] == {
+        "name": "smollm2", "file": smollm2_gguf().name, "threads": 1, "through_proxy": through_proxy,
+    }  # fmt: skip
     with pytest.raises(httpx.ConnectError):
         httpx.get(results["meta"]["target"] + "/models", timeout=5)

@@ -36,3 +36,17 @@ def test_the_readme_section_is_replaced_and_the_rest_kept(tmp_path):
     readme.write_text(f"# Title\n\nbefore\n{BEGIN}\nold table\n{END}\nafter\n")
     update_readme("new table", readme)
     assert readme.read_text() == f"# Title\n\nbefore\n{BEGIN}\nnew table\n{END}\nafter\n"
+
+
+def test_slow_contenders_get_longer_points_within_a_bound():
+    from argparse import Namespace
+
+    from loadtest.run import MAX_STRETCH, window
+
+    args = Namespace(duration=3.0)
+    fast = [{"contender": "evenhand", "mode": "plain", "throughput": 2000.0}]
+    slow = [{"contender": "litellm", "mode": "plain", "throughput": 40.0}]
+    assert window(args, "evenhand", "plain", 64, fast) == 3.0
+    assert window(args, "litellm", "plain", 32, slow) == 10 * 32 / 40.0
+    assert window(args, "litellm", "plain", 64, slow) == MAX_STRETCH * 3.0
+    assert window(args, "litellm", "stream", 64, slow) == 3.0  # nothing known yet in this mode

@@ -1,0 +1,537 @@
+"""Reading the phrase after an anchor ("I am", "as a", "the user is"), word by word.
+
+The phrase may hold determiners, modifiers ("proud", "devout", "lifelong"), identity terms from the
+taxonomy, stated ages, and person nouns ("voter", "nurse"); it ends at punctuation, a preposition, a
+pronoun or a verb. Whether an identity word in it describes the speaker is decided by what follows
+the word (see `walk`). Also here: the compiled term tables each language's phrases are read with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from defenses.age import AgeReader
+from defenses.context import bounds
+from defenses.lexicon import LEXICONS, Lexicon
+from defenses.phrases import phrase_regex, plural
+from defenses.taxonomy import LANGUAGES, Taxonomy
+from defenses.textview import TextView
+from defenses.wordlist_regex import compile_words, fold_match, spelling_variants
+
+# An identity the phrase states: (axis, value, term start, term end, plural form used)
+Hit = tuple[str, str, int, int, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class TermInfo:
+    axis: str
+    value: str
+    text: str
+    head_only: bool
+    needs_article: bool
+    match_case: bool
+    # a gendered person word that, followed by "of", makes an idiom ("a man of my word")
+    core_person: bool
+
+
+_TOPIC_NOUNS = frozenset(
+    """food foods cuisine cooking recipes restaurant restaurants music rock pop rap gospel jazz art arts history
+    literature film films cinema movie movies culture cultures studies politics rights issues affairs theology
+    philosophy mythology league team market markets neighborhood neighbourhood district language languages name
+    names holiday holidays festival festivals wedding weddings prayer prayers tradition traditions dance fashion
+    style bar bars content news media books book novel novels poetry song songs jokes humor humour comedy dating""".split()
+)
+_FAN_NOUNS = frozenset(
+    """fan fans lover lovers buff buffs enthusiast enthusiasts collector collectors aficionado aficionados
+    connoisseur nerd nerds geek geeks junkie junkies addict snob fanatic devotee listener listeners watcher
+    watchers""".split()
+)
+_INSTITUTIONS = frozenset(
+    """school schools college university company business firm agency organization organisation charity nonprofit
+    non-profit church temple mosque synagogue ministry group club band choir channel podcast blog brand restaurant
+    store shop bakery startup clinic hospital newspaper magazine website app publication program programme
+    association society foundation network union academy institute center centre""".split()
+)
+_COMPACT = re.compile(r"(\d{2})[ ]?([mf])(?![\w'’])")
+_PROUD = frozenset("proud happy glad lucky blessed honored honoured grateful".split())
+_GENERIC_WORDS = frozenset("person individual human people persons individuals humans".split())
+_MEMBERSHIP = frozenset("member members citizen citizens follower followers descendant descendants part".split())
+_CORE_PERSON = frozenset("man woman guy lady gentleman child kid boy girl dude gal".split())
+_NAME_LIKE = frozenset({"christian"})
+_GREETING = re.compile(r"(?:^|\W)(?:hi|hello|hey|hiya|greetings|dear|good (?:morning|afternoon|evening)|my name is|name's|call me)\W")
+_WORD = re.compile(r"[\w'’]+")
+_WORD_STARTS = re.compile(r"(?<![\w'’])[\w'’]")
+_HYPHENATED = re.compile(r"[\w'’]+(?:-[\w'’]+)+")
+SPACES = re.compile(r"[ \t\u00a0]*")
+_TO_BE = re.compile(r"\s+to\s+be(?![\w])")
+_RELATIVE_COPULA = re.compile(r"\s+(?:is|am|['’]s|es|est|ist)(?![\w])")
+_NP_OPENERS = frozenset(
+    "a an someone somebody one fellow devout proud practicing practising lifelong openly registered "
+    "un una une ein eine einer".split()
+)
+CLAUSE_STARTERS = {
+    "en": frozenset("i i'm i’m im my me you your he she we they it this that there so because which who what "
+                    "where when if but then please can could would will".split()),
+    "es": frozenset("yo mi me tú tu él ella nosotros ellos que porque pero si cuando".split()),
+    "fr": frozenset("je j' moi mon ma mes tu il elle nous vous ils elles que parce mais si quand".split()),
+    "de": frozenset("ich mich mein meine du er sie wir ihr dass weil aber wenn".split()),
+}
+
+
+class PhraseWalker:
+    """The term tables of every language, compiled once, and the walk over a phrase."""
+
+    def __init__(self, taxonomy: Taxonomy, ages: AgeReader) -> None:
+        self._ages = ages
+        self._terms: dict[str, re.Pattern[str]] = {}
+        self._info: dict[str, dict[str, TermInfo]] = {}
+        self._idioms: dict[str, re.Pattern[str] | None] = {}
+        for lang in LANGUAGES:
+            info: dict[str, TermInfo] = {}
+            forms: set[str] = set()
+            for value in taxonomy.all_values():
+                for term in value.terms.get(lang, ()):
+                    for form in spelling_variants(term.text, lang):
+                        forms.add(form)
+                        info.setdefault(fold_match(form), TermInfo(
+                            value.axis, value.key, term.text, term.head_only, term.needs_article, term.match_case,
+                            term.text.lower() in _CORE_PERSON,
+                        ))
+            self._terms[lang] = compile_words(forms)
+            self._info[lang] = info
+            idioms = taxonomy.idioms(lang)
+            self._idioms[lang] = re.compile("(?:" + "|".join(phrase_regex(i) for i in idioms) + r")(?![\w])") if idioms else None
+        # Plural forms, for "we are Muslims", "as Democrats, we ...", "you are talking to teenagers".
+        plural_forms: set[str] = set()
+        self._plural_info: dict[str, TermInfo] = {}
+        for info_item in self._info["en"].values():
+            form = plural(info_item.text)
+            plural_forms.add(form)
+            self._plural_info.setdefault(fold_match(form), info_item)
+        self.plural_forms = frozenset(plural_forms)
+        self._plural_terms = compile_words(plural_forms)
+        # "someone with cerebral palsy": the objects of the statements that begin with "have".
+        with_sources: list[str] = []
+        self._with_values: dict[str, tuple[str, str]] = {}
+        for value in taxonomy.all_values():
+            for phrase in value.statements.get("en", ()):
+                if phrase.lower().startswith("have "):
+                    name = f"w{len(self._with_values)}"
+                    with_sources.append(f"(?P<{name}>{phrase_regex(phrase[5:])})")
+                    self._with_values[name] = (value.axis, value.key)
+        self._with_objects = re.compile("(?:" + "|".join(with_sources) + r")(?![\w])") if with_sources else None
+        self.gender_letters = gender_letters(taxonomy)
+        self._gender_letters = self.gender_letters
+
+    def np_starts(self, lowered: str, pos: int) -> bool:
+        """Whether a noun phrase that could name an identity starts after `pos` ("as a ...", "as Muslims")."""
+        at = SPACES.match(lowered, pos).end()
+        word = _WORD.match(lowered, at)
+        if word is None:
+            return False
+        if word.group() in _NP_OPENERS:
+            return True
+        return any(t.match(lowered, at) for t in self._terms.values()) or self._plural_terms.match(lowered, at) is not None
+
+    def walk(
+        self, view: TextView, pos: int, lang: str, *, leading: bool, plural: bool = False, negated: bool = False,
+        anchor_start: int = 0, strict: bool = False,
+    ) -> tuple[list[tuple[str, str, int, int, bool]], int]:
+        """Read the phrase after an anchor. Returns the identities it states, as
+        (axis, value, term start, term end, plural), and where the statement ends.
+
+        An identity word is held as pending until the next token shows what it was doing: a
+        boundary, another identity or a person noun confirms it ("a Black woman", "a Muslim nurse");
+        an unknown word after it makes it tentative (see `resolve`); a clause verb after it shows it began a
+        new clause ("... and a man is cooking"); a name after it shows it was part of the name
+        ("Christian Bale")."""
+        lowered, text = view.lowered, view.text
+        n = len(lowered)
+        english = lang == "en"
+        lex = LEXICONS[lang]
+        terms = self._terms[lang]
+        info_of = self._info[lang]
+        ages = self._ages
+        starters = CLAUSE_STARTERS.get(lang, frozenset())
+        confirmed: list[tuple[str, str, int, int, bool]] = []
+        # pending: (hit, head_only, needs_article)
+        pending: list[tuple[tuple[str, str, int, int, bool], bool, bool]] = []
+        tentative: list[tuple[str, str, int, int, bool]] = []
+        tentative_words: list[str] = []  # the unknown words after a tentative identity word
+        confirmed_heads: list[int] = []
+        segment = 0  # index in `confirmed` where the current coordinated segment starts
+        neg = negated
+        past_next = False
+        seen_det = False
+        unknown = 0
+        first = True
+        after_coord = False
+        last_end = pos
+        i = pos
+
+        head_end = [pos]  # end of the last unknown word after a tentative identity (the phrase's head)
+
+        def resolve(person_follows: bool) -> None:
+            """An identity word followed by unknown words, then a person noun or the end of the phrase.
+            In "I'm a Presbyterian elder" the unknown word is the head, so a person; in "an Indian
+            food lover", "a Christian rock fan", "a Christian school" the identity word describes a
+            topic or an institution instead."""
+            if tentative and tentative_words:
+                topic = tentative_words[0] in _TOPIC_NOUNS
+                head = tentative_words[-1]
+                if not (strict or topic or head in _FAN_NOUNS or (not person_follows and head in _INSTITUTIONS)):
+                    confirmed.extend(tentative)
+                    confirmed_heads.append(head_end[0])
+            tentative.clear()
+            tentative_words.clear()
+
+        def settle(kind: str) -> None:
+            """The token after the pending identities decides whether they describe the speaker."""
+            if kind == "boundary":
+                confirmed.extend(h for h, _, _ in pending)
+                resolve(False)
+            elif kind == "generic":  # "person", "individual": even a head-only term may stand before it
+                confirmed.extend(h for h, head_only, needs_article in pending if not (head_only and needs_article))
+                resolve(True)
+            elif kind == "person":
+                confirmed.extend(h for h, head_only, _ in pending if not head_only)
+                resolve(True)
+            elif kind == "term":
+                confirmed.extend(h for h, head_only, _ in pending if not head_only)
+                resolve(True)
+            elif kind == "unknown":
+                tentative.extend(h for h, head_only, _ in pending if not head_only)
+            elif kind == "clause":
+                del confirmed[segment:]
+                tentative.clear()
+                tentative_words.clear()
+            elif kind == "drop":
+                tentative.clear()
+                tentative_words.clear()
+            pending.clear()
+
+        def next_word(at: int) -> str | None:
+            found = _WORD.match(lowered, SPACES.match(lowered, at).end())
+            return found.group() if found else None
+
+        for _ in range(60):
+            i = SPACES.match(lowered, i).end()
+            if i >= n:
+                break
+            ch = lowered[i]
+            if ch == ",":
+                nxt = next_word(i + 1)
+                if nxt is None or nxt in starters or not (confirmed or pending or tentative or unknown or seen_det):
+                    if pending or tentative:
+                        settle("boundary")
+                    break
+                settle("boundary")
+                segment = len(confirmed)
+                seen_det = False
+                after_coord = True
+                i += 1
+                continue
+            if ch in "/&+" or (ch in "-\u2013\u2014" and i + 1 < n and lowered[i + 1] in " \t" and (confirmed or pending or unknown)):
+                settle("boundary")
+                segment = len(confirmed)
+                seen_det = False
+                after_coord = True
+                i += 1
+                continue
+            if ch in "-\u2010\u2011" and i + 1 < n and lowered[i + 1].isalnum():
+                i += 1
+                continue
+            if not ch.isalnum():
+                break
+            age_leading = (leading and first) or after_coord
+
+            # A stated age ("72", "a 16-year-old", "in my 70s"), or the forum form "48M".
+            if ages.enabled and (ch.isdigit() or age_leading or ch in "ostfndeqvcszi"):
+                if age_leading and ch.isdigit() and (compact := _COMPACT.match(lowered, i)):
+                    value = ages.value_for(int(compact.group(1)))
+                    gender = self._gender_letters.get(compact.group(2))
+                    settle("term")
+                    if not (neg or past_next):
+                        if value:
+                            pending.append((("age", value, i, compact.start(2), False), False, False))
+                        if gender:
+                            pending.append(((gender[0], gender[1], compact.start(2), compact.end(), False), False, False))
+                    first = after_coord = False
+                    last_end = i = compact.end()
+                    continue
+                in_decade = ch == "i" and lowered.startswith(("in my ", "in his ", "in her ", "in their "), i)
+                if ch != "i" or in_decade or (age_leading and lowered.startswith("in ", i)):
+                    age = ages.phrase_at(lowered, i, lang, leading=age_leading or in_decade)
+                    if age is not None:
+                        settle("term")
+                        if not (neg or past_next):
+                            pending.append((("age", age[0], i, age[1], False), False, False))
+                        past_next = first = after_coord = False
+                        unknown = 0
+                        last_end = i = age[1]
+                        continue
+
+            # An identity term.
+            match = terms.match(lowered, i)
+            is_plural = False
+            if plural and english:
+                plural_match = self._plural_terms.match(lowered, i)
+                if plural_match and (match is None or plural_match.end() > match.end()):
+                    match, is_plural = plural_match, True
+            if match is not None:
+                ts, te = match.span()
+                info = (self._plural_info if is_plural else info_of).get(fold_match(match.group()))
+                ok = info is not None and self._term_counts(view, info, ts, te, lang, seen_det, anchor_start)
+                if ok and te + 1 < n and lowered[te] in "-\u2010\u2011" and lowered[te + 1].isalpha():
+                    ok = self._hyphen_joins(lowered, te + 1, lang)
+                    if not ok:
+                        compound = _HYPHENATED.match(lowered, ts)
+                        te = compound.end() if compound else te
+                settle("term")
+                first = after_coord = False
+                if ok and info is not None:
+                    if lowered.startswith(("'s", "’s"), te):
+                        settle("clause")  # "a woman's rights advocate": someone else's
+                        i = te + 2
+                        continue
+                    if not (neg or past_next):
+                        pending.append(((info.axis, info.value, ts, te, is_plural), info.head_only, info.needs_article))
+                    else:
+                        view.negated.add((info.axis, info.value))
+                    past_next = False
+                    if info.core_person and next_word(te) in lex.of:
+                        after = _WORD.match(lowered, SPACES.match(lowered, te).end())
+                        colour = next_word(after.end()) if after else None
+                        if colour in ("color", "colour"):
+                            settle("boundary")  # "a woman of color"
+                            last_end = i = _WORD.match(lowered, SPACES.match(lowered, after.end()).end()).end()  # type: ignore[union-attr]
+                            continue
+                        pending.clear()  # "a man of my word", "a child of the 80s"
+                        break
+                    last_end = i = te
+                    continue
+                past_next = False
+                if unknown >= 2:
+                    break
+                unknown += 1
+                i = te
+                continue
+
+            # Any other word.
+            word_match = _HYPHENATED.match(lowered, i)
+            if word_match is None or not (word_match.group() in lex.modifiers or word_match.group() in lex.person_nouns):
+                word_match = _WORD.match(lowered, i)
+            if word_match is None:
+                break
+            word = word_match.group()
+            w_end = word_match.end()
+            first = False
+            coord_before, after_coord = after_coord, False
+            if word in lex.determiners:
+                if seen_det and not (pending or tentative) and not coord_before:
+                    break
+                seen_det = True
+                after_coord = coord_before
+                i = w_end
+                continue
+            if word in lex.negators:
+                follow = next_word(w_end)
+                if follow in ("only", "just", "merely", "simply", "solely"):
+                    i = _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()  # type: ignore[union-attr]
+                    continue
+                if pending or tentative:
+                    settle("boundary")
+                neg = True
+                i = w_end
+                continue
+            if word in lex.past:
+                if pending or tentative:
+                    settle("boundary")
+                past_next = True
+                i = w_end
+                continue
+            if word in lex.contrast:
+                settle("boundary")
+                nxt = next_word(w_end)
+                if not neg or nxt is None or nxt in starters:
+                    break
+                neg = False
+                segment = len(confirmed)
+                seen_det = False
+                i = w_end
+                continue
+            if word in lex.alternatives:
+                settle("boundary")
+                if not neg:
+                    break
+                i = w_end
+                continue
+            if word in lex.coordinators:
+                settle("boundary")
+                nxt = next_word(w_end)
+                if nxt is None or nxt in starters:
+                    break
+                segment = len(confirmed)
+                seen_det = False
+                after_coord = True
+                i = w_end
+                continue
+            if english and word in ("kind", "sort") and lowered.startswith(" of", w_end):
+                i = w_end + 3
+                continue
+            if english and word == "as":
+                if next_word(w_end) == "well":
+                    settle("boundary")
+                    i = _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()  # type: ignore[union-attr]
+                    continue
+                settle("drop")  # "white as a sheet", "blind as a bat"
+                break
+            if word in lex.modifiers:
+                if word in _PROUD and _TO_BE.match(lowered, w_end):
+                    w_end = lowered.index("be", w_end) + 2
+                if pending or tentative:
+                    settle("boundary")
+                i = w_end
+                continue
+            if english and word.endswith(("'s", "’s")) and (confirmed or pending or tentative):
+                settle("clause")  # "a Jewish deli owner's nephew": the phrase so far is someone else
+                segment = len(confirmed)
+                i = w_end
+                continue
+            if self._person_noun(word, lex, plural):
+                settle("generic" if word in _GENERIC_WORDS else "person")
+                if confirmed:
+                    last_end = w_end
+                i = w_end
+                # "someone with cerebral palsy", "a woman with a disability"
+                if english and next_word(w_end) == "with" and self._with_objects is not None:
+                    at = SPACES.match(lowered, _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()).end()  # type: ignore[union-attr]
+                    if (obj := self._with_objects.match(lowered, at)) is not None and not neg:
+                        target = next(((a, v) for name, (a, v) in self._with_values.items() if obj.group(name)), None)
+                        if target:
+                            confirmed.append((target[0], target[1], obj.start(), obj.end(), False))
+                            last_end = i = obj.end()
+                            continue
+                # "a member of the Cherokee Nation", "a follower of Christ"
+                if word in _MEMBERSHIP and next_word(w_end) in lex.of:
+                    i = _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()  # type: ignore[union-attr]
+                    if next_word(i) == "the":
+                        i = _WORD.match(lowered, SPACES.match(lowered, i).end()).end()  # type: ignore[union-attr]
+                    seen_det = True
+                continue
+            if word in lex.relatives and (confirmed or pending):
+                rel = _RELATIVE_COPULA.match(lowered, w_end)
+                settle("boundary")
+                if rel:
+                    i = rel.end()
+                    seen_det = False
+                    continue
+                break
+            if plural and word in ("both", "all"):
+                i = w_end
+                continue
+            if word in lex.clause_verbs:
+                settle("clause" if (pending or segment > 0 or tentative) else "boundary")
+                break
+            if word in lex.stops or (english and word.endswith("ing") and len(word) > 4):
+                settle("boundary")
+                break
+            # An unknown word: inside the phrase before any identity ("a hardworking Black mother"), or
+            # after one. In English it decides whether the identity word named a person at all ("a
+            # Christian rock fan"); in Spanish, French and German adjectives and verbs follow nouns
+            # ("una mujer musulmana", "Als Christ frage ich"), so it just ends or continues the phrase.
+            if pending or tentative:
+                if not english:
+                    settle("boundary")
+                    unknown += 1
+                    if unknown > 2:
+                        break
+                    i = w_end
+                    continue
+                if text[i].isupper() and any(text[h[2]].isupper() for h, _, _ in pending):
+                    settle("drop")  # "Christian Bale", "White Sox": a name
+                    break
+                if pending:
+                    settle("unknown")
+                tentative_words.append(word)
+                head_end[0] = w_end
+                if len(tentative_words) > 2:
+                    settle("drop")
+                    break
+            elif confirmed:
+                break
+            else:
+                unknown += 1
+                if unknown > 2:
+                    break
+            i = w_end
+        if pending or tentative:
+            settle("boundary")
+        if not confirmed:
+            return [], pos
+        end = max(last_end, max(h[3] for h in confirmed), max(confirmed_heads, default=pos))
+        return confirmed, end
+
+    @staticmethod
+    def _person_noun(word: str, lex: Lexicon, plural: bool) -> bool:
+        if word in lex.person_nouns or (plural and word.endswith("s") and word[:-1] in lex.person_nouns):
+            return True
+        # open-class person nouns of English: "dentist", "librarian", "cardiologist"
+        return lex.lang == "en" and len(word) > 5 and word.endswith(("ist", "ian", "ists", "ians"))
+
+    def _term_counts(self, view: TextView, info: TermInfo, ts: int, te: int, lang: str, seen_det: bool, anchor_start: int) -> bool:
+        text, lowered = view.text, view.lowered
+        if info.match_case and text[ts:te].replace("-", "") != info.text.replace("-", ""):
+            return False
+        if info.needs_article and not seen_det:
+            return False
+        idioms = self._idioms.get(lang)
+        if idioms is not None:
+            if idioms.match(lowered, ts):
+                return False
+            # an idiom that starts a word or two earlier ("big kid", "the straight man")
+            for start in _WORD_STARTS.finditer(lowered, max(0, ts - 24), ts):
+                found = idioms.match(lowered, start.start())
+                if found and found.end() > ts:
+                    return False
+        if lang == "en" and fold_match(text[ts:te]) in _NAME_LIKE and text[ts].isupper():
+            after = _WORD.match(text, SPACES.match(text, te).end())
+            if after and after.group()[:1].isupper() and after.group().lower() not in LEXICONS["en"].person_nouns \
+                    and after.group().lower() not in LEXICONS["en"].stops and self._terms["en"].match(lowered, after.start()) is None:
+                return False  # "Christian Bale"
+            sent_start, _, _ = bounds(lowered, anchor_start)
+            if _GREETING.search(" " + lowered[sent_start:anchor_start]) and not seen_det:
+                return False  # "Hi, I'm Christian."
+        return True
+
+    def _hyphen_joins(self, lowered: str, pos: int, lang: str) -> bool:
+        """"African-American", "Chinese-American", "Black-Jewish": the hyphen joins identities.
+        "gay-friendly", "Muslim-majority", "bi-curious": it makes a compound that is not one."""
+        word = _WORD.match(lowered, pos)
+        if word is None:
+            return False
+        w = word.group()
+        return (
+            w in LEXICONS[lang].person_nouns or w in ("american", "americans", "born", "identified", "identifying")
+            or self._terms[lang].match(lowered, pos) is not None
+            or self._ages.phrase_at(lowered, pos, lang, leading=False) is not None
+        )
+
+
+
+def gender_letters(taxonomy: Taxonomy) -> dict[str, tuple[str, str]]:
+    letters: dict[str, tuple[str, str]] = {}
+    if "gender" not in taxonomy.axes():
+        return letters
+    for value in taxonomy.axis("gender").values.values():
+        for word in value.profile:
+            if len(word) <= 2:
+                letters.setdefault(word.lower(), ("gender", value.key))
+    if taxonomy.has("gender", "non_binary"):
+        letters.setdefault("nb", ("gender", "non_binary"))
+    if taxonomy.has("gender", "transgender_man"):
+        letters.setdefault("ftm", ("gender", "transgender_man"))
+    if taxonomy.has("gender", "transgender_woman"):
+        letters.setdefault("mtf", ("gender", "transgender_woman"))
+    return letters

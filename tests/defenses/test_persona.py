@@ -1,0 +1,401 @@
+"""The persona detector: what counts as the user's stated identity, where it was stated, and what not."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from defenses.persona import PersonaDetector, default_detector, parse_app_persona
+from defenses.types import PersonaAttribute
+from proxy.wire import ChatRequest, Message
+
+SHARED = Path(os.environ.get("EVENHAND_SHARED") or Path(__file__).resolve().parents[2] / ".." / "shared")
+
+
+@pytest.fixture(scope="module")
+def detector() -> PersonaDetector:
+    return default_detector()
+
+
+def found(detector: PersonaDetector, text: str, source: str = "user") -> set[tuple[str, str]]:
+    return {(a.axis, a.value) for a in detector.detect_text(text, source)}  # type: ignore[arg-type]
+
+
+def request(*messages: dict) -> ChatRequest:
+    return ChatRequest.model_validate({"model": "m", "messages": list(messages)})
+
+
+def check_spans(text: str, attributes: tuple[PersonaAttribute, ...]) -> None:
+    for a in attributes:
+        assert 0 <= a.start <= a.term_start < a.term_end <= a.end <= len(text), a
+        assert a.evidence == text[a.start:a.end]
+
+
+# --- the study's template -----------------------------------------------------------------------
+
+
+def study_cases() -> list[tuple[str, str, str]]:
+    personas = json.loads((SHARED / "datasets" / "personas.json").read_text())
+    taxonomy = default_detector().taxonomy
+    labels = {taxonomy.axis(a).label: a for a in taxonomy.axes()}
+    cases = []
+    for axis_label, phrases in personas.items():
+        if axis_label == "no_persona":
+            continue
+        axis = labels[axis_label]
+        for phrase in phrases:
+            value = next(v for v in taxonomy.values(axis) if taxonomy.value(axis, v).phrase == phrase)
+            cases.append((phrase, axis, value))
+    return cases
+
+
+@pytest.mark.parametrize(("phrase", "axis", "value"), study_cases())
+@pytest.mark.parametrize("role", ["system", "user"])
+def test_the_study_template_for_every_identity(detector: PersonaDetector, phrase: str, axis: str, value: str, role: str) -> None:
+    text = f"You are a helpful assistant. I am {phrase}."
+    ctx = detector.detect(request({"role": role, "content": text}, {"role": "user", "content": "What is 2 + 2?"}))
+    assert ctx.identities() == ((axis, value),)
+    (a,) = ctx.attributes
+    assert a.source == ("system" if role == "system" else "user")
+    assert a.message_index == 0 and a.part_index is None
+    assert a.evidence == f"I am {phrase}"
+    assert text[a.term_start:a.term_end] == phrase  # the identity words, ready to be swapped for another's
+    check_spans(text, ctx.attributes)
+
+
+def test_study_template_count_is_31(detector: PersonaDetector) -> None:
+    assert len(study_cases()) == 31
+
+
+# --- natural self-disclosure --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("As a 72-year-old retiree, I need help with my taxes.", {("age", "senior_citizen")}),
+        ("I'm a trans woman and I want advice on dating.", {("gender", "transgender_woman")}),
+        ("my pronouns are they/them, fyi", {("gender", "non_binary")}),
+        ("I use a wheelchair, so stairs are a problem.", {("disability", "physically_disabled")}),
+        ("As a devout Catholic, what do you think about IVF?", {("religion", "christian")}),
+        ("I'm a proud Black mother of three.", {("race", "african_american"), ("gender", "woman")}),
+        ("I'm gay, Jewish and 34.", {("sexuality", "gay"), ("religion", "jewish"), ("age", "adult")}),
+        ("Lifelong Democrat here. What's a good podcast?", {("political_affiliation", "democrat")}),
+        ("I don't believe in God, but I love church music.", {("religion", "atheist")}),
+        ("I converted to Islam last year.", {("religion", "muslim")}),
+        ("I'm a Presbyterian elder.", {("religion", "christian")}),
+        ("I'm a Black business owner in Ohio.", {("race", "african_american")}),
+        ("Being a Muslim, I don't drink alcohol.", {("religion", "muslim")}),
+        ("Speaking as a gay man, this matters to me.", {("sexuality", "gay"), ("gender", "man")}),
+        ("My husband and I are both Hindu.", {("religion", "hindu")}),
+        ("I'm not gay, I'm bisexual.", {("sexuality", "bisexual")}),
+        ("I'm not a Democrat or a Republican. I'm an independent.", {("political_affiliation", "independent")}),
+        ("I (16F) need advice.", {("age", "teenager"), ("gender", "woman")}),
+        ("48M here, should I get a colonoscopy?", {("age", "middle_aged"), ("gender", "man")}),
+        ("As someone with cerebral palsy, how do I drive?", {("disability", "physically_disabled")}),
+        ("I've used a power wheelchair since I was 12.", {("disability", "physically_disabled")}),
+        ("I'm a member of the Cherokee Nation.", {("race", "native_american")}),
+        ("I'm Mexican-American and proud of it.", {("race", "hispanic")}),
+    ],
+)
+def test_self_disclosure(detector: PersonaDetector, text: str, expected: set) -> None:
+    assert found(detector, text) == expected
+    check_spans(text, detector.detect_text(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("I'm 12 and bored.", "minor"), ("I'm 13.", "teenager"), ("I am 19 years old.", "teenager"),
+        ("I'm 20 now.", "adult"), ("I'm 39, help.", "adult"), ("I'm a 40-year-old nurse.", "middle_aged"),
+        ("I'm 64.", "middle_aged"), ("I'm 65 and retired.", "senior_citizen"), ("I am seventy-two.", "senior_citizen"),
+        ("I'm in my late 60s.", "senior_citizen"), ("I'm in my early sixties.", "middle_aged"),
+        ("I'm in my twenties.", "adult"), ("I'm in 10th grade.", "teenager"), ("I'm under 18.", "minor"),
+        ("I'm over 18.", "adult"), ("I just turned 65.", "senior_citizen"), ("At 58, I'm learning to swim.", "middle_aged"),
+        ("Tengo 72 años.", "senior_citizen"), ("J'ai 34 ans.", "adult"), ("Ich bin 45 Jahre alt.", "middle_aged"),
+        ("I was born in 1950.", "senior_citizen"),
+    ],
+)
+def test_stated_ages_fall_in_the_documented_bands(detector: PersonaDetector, text: str, value: str) -> None:
+    assert found(detector, text) == {("age", value)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 100% sure about that.", "I'm 30 minutes late.", "I'm 5'10 and 180 pounds.", "I'm 2 years sober.",
+        "I have 3 kids aged 4, 7 and 12.", "When I'm 64 I want to travel.", "As a kid, I loved dinosaurs.",
+        "When I was a teenager I lived in Spain.", "Tengo 20 años de experiencia.",
+    ],
+)
+def test_numbers_that_are_not_the_users_age(detector: PersonaDetector, text: str) -> None:
+    assert found(detector, text) == set()
+
+
+# --- what is not the user's identity -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not a Republican, but I want to understand them.",
+        "I'm no longer Catholic.",
+        "I'm an ex-Muslim.",
+        "My neighbor is gay and I want to invite him to dinner.",
+        "My daughter is 14. Is that too young for a phone?",
+        "Give me a history of Muslim Spain.",
+        "Act as a gay man from the 1980s.",
+        "Answer as a Republican would.",
+        'My friend said "I am gay" as a joke.',
+        "Translate into French: I am a Muslim woman.",
+        "Can you translate this to Spanish?\n\nI am a Jewish man.",
+        "```python\nprint('I am a teenager')\n```",
+        "I'm a man of my word.",
+        "I fell and I'm black and blue.",
+        "I'm a huge Christian Bale fan.",
+        "Hi, I'm Christian! Nice to meet you.",
+        "I played minor league baseball.",
+        "I'm a senior developer.",
+        "I'm a senior in college.",
+        "I'm a Christian rock fan.",
+        "I'm an Indian food lover.",
+        "If I were a woman, would it be different?",
+        "My mom thinks I'm gay.",
+        "What if I'm gay?",
+        "I'm straight up exhausted.",
+        "I'm white as a ghost.",
+        "I'm an independent contractor.",
+        "I'm a native speaker of Portuguese.",
+        "Pretend I'm a Muslim customer.",
+        "I'm a man? No, I'm a muppet.",
+        "Je ne suis pas musulman mais je fais le ramadan par solidarité.",
+        "Ich bin kein Republikaner.",
+        "No soy republicano.",
+    ],
+)
+def test_not_the_users_identity(detector: PersonaDetector, text: str) -> None:
+    assert found(detector, text) == set()
+
+
+def test_a_persona_given_to_the_assistant_is_not_the_users(detector: PersonaDetector) -> None:
+    ctx = detector.detect(request(
+        {"role": "system", "content": "You are a Jewish grandmother character. As a grandmother, you speak warmly."},
+        {"role": "system", "content": 'Assistant profile: {"age": 30, "religion": "Jewish"}'},
+        {"role": "user", "content": "How do I make soup?"},
+    ))
+    assert ctx.is_empty
+
+
+# --- system prompts about the user, and profiles ------------------------------------------------
+
+
+def test_third_person_system_prompt(detector: PersonaDetector) -> None:
+    text = "You are a career coach. The user is a Black woman from Atlanta. Be encouraging."
+    attributes = detector.detect_text(text, "system")
+    assert {(a.axis, a.value) for a in attributes} == {("race", "african_american"), ("gender", "woman")}
+    for a in attributes:
+        assert a.evidence == "The user is a Black woman from Atlanta"
+    assert {text[a.term_start:a.term_end] for a in attributes} == {"Black", "woman"}
+
+
+def test_third_person_is_read_in_system_messages_only(detector: PersonaDetector) -> None:
+    assert found(detector, "The patient is a 67-year-old man with chest pain.", "system") == {("age", "senior_citizen"), ("gender", "man")}
+    assert found(detector, "The patient is a 67-year-old man with chest pain.", "user") == set()
+
+
+def test_a_pronoun_continues_a_statement_about_the_user(detector: PersonaDetector) -> None:
+    assert found(detector, "The user is a woman. She is 68 and Hindu.", "system") == {
+        ("gender", "woman"), ("age", "senior_citizen"), ("religion", "hindu")}
+    assert found(detector, "The user is asking about their neighbor. He is gay.", "system") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("User profile: age 68; religion: Hindu", {("age", "senior_citizen"), ("religion", "hindu")}),
+        ('{"user": {"age": 34, "gender": "female", "religion": "Muslim"}}', {("age", "adult"), ("gender", "woman"), ("religion", "muslim")}),
+        ("| field | value |\n|---|---|\n| ethnicity | Hispanic |\n| gender | female |", {("race", "hispanic"), ("gender", "woman")}),
+        ("[USER_INFO] age=52 gender=male country=UK", {("age", "middle_aged"), ("gender", "man")}),
+        ("user_political_affiliation: Independent", {("political_affiliation", "independent")}),
+        ("Do not discriminate based on race: Black or White, religion: Muslim or Christian.", set()),
+        ('Example user: {"age": 67, "gender": "male"}. Never use this example.', set()),
+    ],
+)
+def test_structured_profiles_in_system_messages(detector: PersonaDetector, text: str, expected: set) -> None:
+    assert found(detector, text, "system") == expected
+    check_spans(text, detector.detect_text(text, "system"))
+
+
+def test_profile_span_is_the_field(detector: PersonaDetector) -> None:
+    text = "User profile: age 68; religion: Hindu"
+    religion = next(a for a in detector.detect_text(text, "system") if a.axis == "religion")
+    assert religion.evidence == "religion: Hindu"
+    assert text[religion.term_start:religion.term_end] == "Hindu"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My religion is Islam. Is a mortgage allowed?", {("religion", "muslim")}),
+        ("About me: age 34, gender: female.", {("age", "adult"), ("gender", "woman")}),
+        ("My son's profile says gender: male, age: 12.", set()),
+        ("Here is my code:\n```\nuser = {\"religion\": \"Hindu\", \"age\": 70}\n```", set()),
+        ("Our dataset columns are: age, sex, race, religion.", set()),
+    ],
+)
+def test_profiles_in_user_messages_must_be_the_users(detector: PersonaDetector, text: str, expected: set) -> None:
+    assert found(detector, text, "user") == expected
+
+
+# --- messages, roles, parts, turns --------------------------------------------------------------
+
+
+def test_roles_sources_and_message_indexes(detector: PersonaDetector) -> None:
+    ctx = detector.detect(request(
+        {"role": "developer", "content": "I am a Democrat voter."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "As a Muslim, you should pray. I am a woman."},
+        {"role": "tool", "content": "I am 72 years old."},
+        {"role": "user", "content": "I'm Muslim, by the way."},
+    ))
+    assert [(a.axis, a.value, a.source, a.message_index) for a in ctx.attributes] == [
+        ("political_affiliation", "democrat", "system", 0),
+        ("religion", "muslim", "user", 4),
+    ]
+
+
+def test_list_of_parts_content_indexes_the_parts_text(detector: PersonaDetector) -> None:
+    parts = [{"type": "image_url", "image_url": {"url": "data:,"}}, {"type": "text", "text": "Hello."},
+             {"type": "text", "text": "I'm 83 and can't read this label."}]
+    ctx = detector.detect(request({"role": "user", "content": parts}))
+    (a,) = ctx.attributes
+    assert (a.axis, a.value, a.message_index, a.part_index) == ("age", "senior_citizen", 0, 2)
+    assert parts[2]["text"][a.start:a.end] == a.evidence == "I'm 83"
+
+
+def test_identities_from_earlier_turns_and_several_at_once(detector: PersonaDetector) -> None:
+    ctx = detector.detect(request(
+        {"role": "user", "content": "Quick background: I'm a 50-year-old Black woman."},
+        {"role": "assistant", "content": "Thanks for sharing!"},
+        {"role": "user", "content": "Also, I'm Muslim. What should I cook?"},
+    ))
+    assert ctx.identities() == (("age", "middle_aged"), ("race", "african_american"), ("gender", "woman"), ("religion", "muslim"))
+    first = [a for a in ctx.attributes if a.message_index == 0]
+    assert {a.evidence for a in first} == {"I'm a 50-year-old Black woman"}
+    assert len({(a.term_start, a.term_end) for a in first}) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Soy una mujer musulmana de 70 años.", {("gender", "woman"), ("religion", "muslim"), ("age", "senior_citizen")}),
+        ("Como latina, ¿cómo ayudo a mis padres?", {("race", "hispanic")}),
+        ("Uso silla de ruedas.", {("disability", "physically_disabled")}),
+        ("Je suis une femme trans.", {("gender", "transgender_woman")}),
+        ("En tant que musulman, je cherche un restaurant halal.", {("religion", "muslim")}),
+        ("Ich bin schwul und 45 Jahre alt.", {("sexuality", "gay"), ("age", "middle_aged")}),
+        ("Als Christ frage ich mich das.", {("religion", "christian")}),
+        ("Mi vecino es gay.", set()),
+        ("Je ne suis pas catholique.", set()),
+    ],
+)
+def test_spanish_french_german(detector: PersonaDetector, text: str, expected: set) -> None:
+    assert found(detector, text) == expected
+
+
+def test_empty_and_irrelevant_requests_are_empty(detector: PersonaDetector) -> None:
+    assert detector.detect(request({"role": "user", "content": "Write a haiku about autumn."})).is_empty
+    assert detector.detect(request({"role": "user", "content": None}, {"role": "user", "content": ""})).is_empty
+    assert detector.detect_messages([Message(role="user", content="What's 5 + 7?")]).is_empty
+
+
+# --- app-asserted personas ----------------------------------------------------------------------
+
+
+def test_parse_app_persona_header_and_metadata(detector: PersonaDetector) -> None:
+    taxonomy = detector.taxonomy
+    attrs = parse_app_persona("age=senior_citizen; religion=muslim", None, taxonomy)
+    assert [(a.axis, a.value, a.source, a.message_index) for a in attrs] == [
+        ("age", "senior_citizen", "app", -1), ("religion", "muslim", "app", -1)]
+    attrs = parse_app_persona(None, {"evenhand_persona": {"race": ["asian", "caucasian"], "Gender": "Non-Binary"}}, taxonomy)
+    assert [(a.axis, a.value) for a in attrs] == [("race", "asian"), ("race", "caucasian"), ("gender", "non_binary")]
+    both = parse_app_persona("age=adult", {"evenhand_persona": "age=adult, sexuality=gay", "other": 1}, taxonomy)
+    assert [(a.axis, a.value) for a in both] == [("age", "adult"), ("sexuality", "gay")]
+    assert parse_app_persona("", {}, taxonomy) == ()
+    assert parse_app_persona(None, None, taxonomy) == ()
+
+
+@pytest.mark.parametrize(
+    ("header", "metadata", "message"),
+    [
+        ("nationality=french", None, "Unknown persona axis 'nationality'"),
+        ("age=ancient", None, "Unknown value 'ancient' for persona axis 'age'"),
+        ("age senior", None, "Could not parse 'age senior'"),
+        (None, {"evenhand_persona": 5}, "must be a string"),
+        (None, {"evenhand_persona": {"age": 5}}, "must map persona axes"),
+        ("x" * 3000, None, "too long"),
+    ],
+)
+def test_parse_app_persona_rejects_what_the_taxonomy_does_not_know(detector: PersonaDetector, header, metadata, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_app_persona(header, metadata, detector.taxonomy)
+
+
+def test_detect_puts_app_attributes_first(detector: PersonaDetector) -> None:
+    app = parse_app_persona("age=senior_citizen", None, detector.taxonomy)
+    ctx = detector.detect(request({"role": "user", "content": "I'm Hindu."}), app)
+    assert [(a.source, a.axis) for a in ctx.attributes] == [("app", "age"), ("user", "religion")]
+    assert ctx.in_messages() == ctx.attributes[1:]
+
+
+def test_default_detector_is_built_once() -> None:
+    assert default_detector() is default_detector()
+
+
+# --- properties: any input, no exceptions, spans always index the original text -------------------
+
+FRAGMENTS = [
+    "I am ", "I'm ", "i'm not ", "As a ", "The user is ", "my pronouns are ", "I use a wheelchair", "soy ", "je suis ",
+    "ich bin ", "a ", "an ", "Muslim", "Black", "woman", "trans", "gay", "72", "-year-old", "years old", " and ", ", ",
+    ". ", "?", "\n", '"', "'", "`", "```", "İ", "ß", "é", "\u2019", "religion: ", "age: ", "{", "}", "(25F)", "here",
+    "senior", "minor", " of ", "in my 60s", "not ", "Christian Bale", "user_", "=", "|", "\u00a0", "\t",
+]
+texts = st.one_of(st.text(), st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=4)), max_size=30).map("".join))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=texts, source=st.sampled_from(["user", "system"]))
+def test_any_text_never_raises_and_spans_index_the_original(text: str, source: str) -> None:
+    detector = default_detector()
+    attributes = detector.detect_text(text, source)  # type: ignore[arg-type]
+    check_spans(text, attributes)
+    for a in attributes:
+        assert detector.taxonomy.has(a.axis, a.value)
+
+
+part = st.fixed_dictionaries({"type": st.sampled_from(["text", "image_url", "input_audio"])},
+                             optional={"text": st.one_of(st.none(), texts)})
+message = st.fixed_dictionaries(
+    {"role": st.sampled_from(["system", "developer", "user", "assistant", "tool", "function", "critic"])},
+    optional={"content": st.one_of(st.none(), texts, st.lists(part, max_size=4)), "name": st.text(max_size=5)},
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages=st.lists(message, min_size=1, max_size=6))
+def test_any_message_shape_never_raises_and_spans_index_the_right_text(messages: list[dict]) -> None:
+    req = ChatRequest.model_validate({"model": "m", "messages": messages})
+    ctx = default_detector().detect(req)
+    for a in ctx.attributes:
+        m = req.messages[a.message_index]
+        assert m.role in ("system", "developer", "user")
+        assert a.source == ("user" if m.role == "user" else "system")
+        text = m.content if a.part_index is None else m.content[a.part_index].text  # type: ignore[index,union-attr]
+        assert isinstance(text, str)
+        assert text[a.start:a.end] == a.evidence
+        assert 0 <= a.start <= a.term_start < a.term_end <= a.end <= len(text)
