@@ -105,7 +105,7 @@ def _en_patterns() -> tuple[str, str]:
         rf"|(?P<g>\d{{1,2}})(?:st|nd|rd|th)[\s-]*grader(?![\w])|(?P<gw>{ordinal})[\s-]*grader(?![\w])"
     )
     leading = (
-        rf"in\s+(?:my|his|her|their)\s+{decade}(?![\w])"
+        rf"in\s+(?:my|his|her|their|our)\s+{decade}(?![\w])"
         rf"|(?P<q2>early|mid|late)?[\s-]*(?P<d2>\d0\s*['’]?s){_EN_BARE_FOLLOW}"
         rf"|in\s+(?:the\s+)?(?:(?P<g2>\d{{1,2}})(?:st|nd|rd|th)|(?P<gw2>{ordinal}))\s+grade(?![\w])"
         rf"|(?P<cmp>over|under|almost|nearly|about|around|roughly|past|above|below|barely|just)\s+"

@@ -14,7 +14,10 @@ names several ("a Black woman"), each term span is just its word ("Black", "woma
 Cost: everything is compiled when the detector is built. Per text, one translate-and-split finds
 whether any identity word, age or profile key occurs at all (defenses.prefilter); most texts stop
 there. The others are read only in small windows around those words, with a few regex matches per
-anchor, so cost grows with the identity words in a text, not with its length.
+anchor, so cost grows with the identity words in a text, not with its length. What a text states
+depends only on the text and its sender, and conversations resend their system prompt and earlier
+turns with every request, so results are remembered per text (defenses.text_cache): a request
+usually costs one dictionary look-up per repeated message plus a reading of its newest turn.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from defenses.prefilter import Prefilter
 from defenses.profile import ProfileReader
 from defenses.statements import Found, StatementReader
 from defenses.taxonomy import Taxonomy, load_taxonomy
+from defenses.text_cache import TextCache
 from defenses.textview import TextView, lower_same_length
 from defenses.types import EMPTY_PERSONA, PersonaAttribute, PersonaContext, Source
 from proxy.wire import ChatRequest, Message
@@ -42,8 +46,10 @@ _USER_ROLES = frozenset({"user"})
 class PersonaDetector:
     """Detects stated identities in chat requests; build once per taxonomy, then call per request."""
 
-    def __init__(self, taxonomy: Taxonomy) -> None:
+    def __init__(self, taxonomy: Taxonomy, *, cache_entries: int = 4096) -> None:
         self.taxonomy = taxonomy
+        # per (text, source): the attributes found, with the message index of the text's first reading
+        self.cache: TextCache[tuple[PersonaAttribute, ...]] = TextCache(max_entries=cache_entries)
         ages = AgeReader(taxonomy)
         walker = PhraseWalker(taxonomy, ages)
         self._prefilter = Prefilter(taxonomy, walker.plural_forms)
@@ -90,10 +96,26 @@ class PersonaDetector:
         return out
 
     def _scan_text(self, text: str, source: Source, index: int, part_index: int | None, out: list[PersonaAttribute]) -> None:
+        known = self.cache.get(text, source)
+        if known is None:
+            known = self._read_text(text, source, index, part_index)
+            self.cache.put(text, source, known)
+        if not known:
+            return
+        if known[0].message_index == index and known[0].part_index == part_index:
+            out.extend(known)
+            return
+        for a in known:
+            out.append(PersonaAttribute(
+                axis=a.axis, value=a.value, source=source, message_index=index, part_index=part_index,
+                start=a.start, end=a.end, term_start=a.term_start, term_end=a.term_end, evidence=a.evidence,
+            ))
+
+    def _read_text(self, text: str, source: Source, index: int, part_index: int | None) -> tuple[PersonaAttribute, ...]:
         lowered = lower_same_length(text)
         where = self._prefilter.locate(lowered)
         if where is None:
-            return
+            return ()
         statement_windows, profile_windows = where
         view = TextView(text, lowered, source == "system")
         found: list[Found] = []
@@ -101,9 +123,10 @@ class PersonaDetector:
         if profile_windows:
             self._profiles.read(view, found, profile_windows)
         if not found:
-            return
+            return ()
         found.sort(key=lambda f: (f[2], f[4]))
         seen: set[tuple[str, str, int]] = set()
+        out: list[PersonaAttribute] = []
         for axis, value, start, end, term_start, term_end in found:
             key = (axis, value, term_start)
             if key in seen:
@@ -113,6 +136,7 @@ class PersonaDetector:
                 axis=axis, value=value, source=source, message_index=index, part_index=part_index,
                 start=start, end=end, term_start=term_start, term_end=term_end, evidence=text[start:end],
             ))
+        return tuple(out)
 
 
 @functools.lru_cache(maxsize=1)

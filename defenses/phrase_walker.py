@@ -54,6 +54,8 @@ _INSTITUTIONS = frozenset(
     association society foundation network union academy institute center centre""".split()
 )
 _COMPACT = re.compile(r"(\d{2})[ ]?([mf])(?![\w'’])")
+# Hyphenated modifiers whose first half is any word: "a Spanish-speaking Mexican woman", "a Texas-born Latina".
+_COMPOUND_PARTICIPLES = frozenset("speaking born raised bred based educated identified identifying".split())
 _PROUD = frozenset("proud happy glad lucky blessed honored honoured grateful".split())
 _GENERIC_WORDS = frozenset("person individual human people persons individuals humans".split())
 _MEMBERSHIP = frozenset("member members citizen citizens follower followers descendant descendants part".split())
@@ -260,7 +262,7 @@ class PhraseWalker:
                     first = after_coord = False
                     last_end = i = compact.end()
                     continue
-                in_decade = ch == "i" and lowered.startswith(("in my ", "in his ", "in her ", "in their "), i)
+                in_decade = ch == "i" and lowered.startswith(("in my ", "in his ", "in her ", "in their ", "in our "), i)
                 if ch != "i" or in_decade or (age_leading and lowered.startswith("in ", i)):
                     age = ages.phrase_at(lowered, i, lang, leading=age_leading or in_decade)
                     if age is not None:
@@ -320,7 +322,10 @@ class PhraseWalker:
 
             # Any other word.
             word_match = _HYPHENATED.match(lowered, i)
-            if word_match is None or not (word_match.group() in lex.modifiers or word_match.group() in lex.person_nouns):
+            if word_match is None or not (
+                word_match.group() in lex.modifiers or word_match.group() in lex.person_nouns
+                or word_match.group().rsplit("-", 1)[1] in _COMPOUND_PARTICIPLES
+            ):
                 word_match = _WORD.match(lowered, i)
             if word_match is None:
                 break
@@ -328,6 +333,11 @@ class PhraseWalker:
             w_end = word_match.end()
             first = False
             coord_before, after_coord = after_coord, False
+            if "-" in word and word.rsplit("-", 1)[1] in _COMPOUND_PARTICIPLES:
+                if pending or tentative:  # "Spanish-speaking", "Texas-born": a modifier, whatever its first half
+                    settle("boundary")
+                i = w_end
+                continue
             if word in lex.determiners:
                 if seen_det and not (pending or tentative) and not coord_before:
                     break

@@ -15,7 +15,7 @@ my word", "Christian Bale"), not hypothetical ("if I were ..."), not someone els
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from defenses.age import AgeReader
 from defenses.context import (
@@ -30,6 +30,8 @@ from defenses.wordlist_regex import compile_words, fold_match
 
 # (axis, value, statement start, statement end, term start, term end)
 Found = tuple[str, str, int, int, int, int]
+# per start word as written: its guard, then (handler, language, anchor pattern) in priority order
+_Route = tuple[Callable[..., bool] | None, tuple[tuple[Callable[..., None], str, re.Pattern[str]], ...]]
 
 
 _HERE = re.compile(r"here(?![\w'’])")
@@ -99,6 +101,7 @@ class StatementReader:
         self._statement_index = {lang: statement_index(entries) for lang, entries in self._statement_values.items()}
         self._third_index = statement_index(self._third_values)
         statement_sources["en_perfect"] = perfect_sources
+        self._routes: dict[str, _Route] = {}
         self._starts, self._dispatch = self._compile_anchors(statement_sources, am_sources, third_sources, pronoun_alt, statement_firsts)
 
     def _compile_anchors(
@@ -153,11 +156,13 @@ class StatementReader:
              _I_AM | {"i've", "i’ve", "i have", "ive", "i", *(f"i {w}" for w in "also personally now still strongly proudly openly mostly would might do self identify consider call describe define see regard count came happen live".split()), "i'd", "i’d"}),
             ("being", "en", r"being(?=\s)", {"being"}),
             ("as", "en", r"as(?=\s)", {"as"}),
-            ("we", "en", r"(?:we\s*(?:['’]\s*re|\s+are)|and\s+i\s+are)(?![\w'’])", {"we", "and i are"}),
+            ("we", "en", r"(?:we\s*(?:['’]\s*re|\s+are)|and\s+i\s+are|me\s+and\s+(?:my|our)\s+[\w'’]+\s+are)(?![\w'’])", {"we", "and i are", "me"}),
+            ("from", "en", r"from\s+(?=an?\s)", {"from"}),
+            ("mylabel", "en", r"(?:about\s+me|my\s+(?:details|info|background|profile|bio|stats|demographics))\s*:", {"about me", *(f"my {w}" for w in "details info background profile bio stats demographics".split())}),
             ("you", "en", r"you\s*(?:['’]\s*re|\s+are|['’]\s*ll\s+be|\s+will\s+be)\s+(?:now\s+)?(?:talking|speaking|chatting|interacting|working)\s+(?:to|with)(?![\w])"
                           r"|you\s*(?:['’]\s*re|\s+are|['’]\s*ll\s+be|\s+will\s+be)\s+(?:now\s+)?(?:helping|assisting|advising|tutoring|serving|supporting|coaching|counseling|counselling|mentoring)(?![\w])",
              {"you are", "you're", "you’re", "you'll be", "you’ll be", "you will be", "youre"}),
-            ("user", "en", rf"(?:(?:the|this|our|your|current)\s+)?(?:current\s+|end\s+|human\s+)?(?:{subjects}(?!\s+(?:you|who))|person\s+you\s*(?:['’]re|\s+are|\s+will\s+be)\s+(?:talking|speaking|chatting|working|interacting)\s+(?:to|with))(?=\s*(?:,|:|['’]s\s|\s+(?:is|identifies|describes|self-identifies|self\s+identifies|considers|happens|has\s+been)(?![\w])))",
+            ("user", "en", rf"(?:(?:the|this|our|your|current)\s+)?(?:current\s+|end\s+|human\s+)?(?:{subjects}(?!\s+(?:you|who))|(?:person|{subjects}|child|kid)\s+you\s*(?:['’]re|\s+are|\s+will\s+be|['’]ll\s+be)\s+(?:(?:talking|speaking|chatting|working|interacting)\s+(?:to|with)|helping|assisting|tutoring|teaching|serving|supporting|coaching|advising|mentoring))(?=\s*(?:,|:|['’]s\s|\s+(?:is|identifies|describes|self-identifies|self\s+identifies|considers|happens|has\s+been)(?![\w])))",
              subject_phrases | {"current user", "end user", "human user", *subject_words, "the person you", "the person you're", "the person you’re"}),
             ("label", "en", rf"(?:(?:user|customer|client|patient|member|student|caller)(?:['’]s)?\s+)?(?:{'|'.join(_LABELS)})\s*:",
              {f"{owner}{label}:" for owner in ("", "user ", "user's ", "customer ", "client ", "patient ", "member ", "student ", "caller ")
@@ -187,9 +192,9 @@ class StatementReader:
                 entries = dispatch.setdefault(fold_match(phrase), [])
                 if (kind, lang, compiled) not in entries:
                     entries.append((kind, lang, compiled))
-        # No leading lookbehind (it would cost a check at every position): read() skips matches that
-        # start inside a word.
-        starts = compile_words(written, tail=r"(?![\w])")
+        # The lookbehind drops starts inside words ("what", "chat") in the regex engine, which is
+        # cheaper than yielding them as matches to skip.
+        starts = re.compile(r"(?<![\w'’])(?:" + compile_words(written, tail=r"(?![\w])").pattern + ")")
         return starts, {key: tuple(entries) for key, entries in dispatch.items()}
 
     # --- reading ----------------------------------------------------------------------------------
@@ -201,27 +206,40 @@ class StatementReader:
 
     def _read_window(self, view: TextView, out: list[Found], ws: int, we: int) -> None:
         lowered = view.lowered
-        dispatch = self._dispatch
+        routes = self._routes
         after = view.read_up_to
         for start in self._starts.finditer(lowered, ws, we):
             pos = start.start()
-            if pos < after or (pos and (lowered[pos - 1].isalnum() or lowered[pos - 1] in "_'’")):
+            if pos < after:
                 continue
-            key = _fold_start(start.group())
-            guard = _GUARDS.get(key)
+            raw = start.group()
+            route = routes.get(raw)
+            if route is None:
+                route = self._route(raw)
+            guard, entries = route
             if guard is not None and not guard(self, lowered, start.end()):
                 continue
-            for kind, lang, regex in dispatch[key]:
+            for handler, lang, regex in entries:
                 m = regex.match(lowered, pos)
                 if m is not None:
-                    _HANDLERS[kind](self, view, m, lang, out)
+                    handler(self, view, m, lang, out)
                     after = view.read_up_to = m.end()
                     break
         if "here" in lowered[ws:we]:
             self._read_here(view, out, ws, we)
+        if "," in lowered[ws:we]:
+            self._read_apposition(view, out, ws, we)
         for m in _COMPACT_INTRO.finditer(lowered, ws, we):
             if not m.start() or not (lowered[m.start() - 1].isalnum() or lowered[m.start() - 1] in "_(["):
                 self._on_compact_intro(view, m, out)
+
+    def _route(self, raw: str) -> _Route:
+        """The guard and the (handler, language, pattern) list for a start word as written."""
+        key = _fold_start(raw)
+        route = (_GUARDS.get(key), tuple((_HANDLERS[kind], lang, regex) for kind, lang, regex in self._dispatch[key]))
+        if len(self._routes) < 4096:  # spellings as written ("i  am", "I'M"): bounded
+            self._routes[raw] = route
+        return route
 
     def _on_compact_intro(self, view: TextView, m: re.Match[str], out: list[Found]) -> None:
         """"25F, just moved to a new city", "M, 34, looking for ...": the forum form opening a sentence."""
@@ -235,6 +253,25 @@ class StatementReader:
             out.append(("age", value, a, m.end(), m.start(age), m.end(age)))
         if gender:
             out.append((gender[0], gender[1], a, m.end(), m.start(sex), m.end(sex)))
+
+    def _read_apposition(self, view: TextView, out: list[Found], ws: int, we: int) -> None:
+        """"Lifelong Republican, but I'm not happy with the party", "Muslim convert, I've been ...": a
+        bare description opening the sentence, set off by a comma before the speaker's own clause."""
+        lowered = view.lowered
+        for m in _APPOSITION.finditer(lowered, ws, we):
+            comma = m.start()
+            sent_start, _, _ = bounds(lowered, comma)
+            start = sent_start
+            while (w := WORD.match(lowered, SPACES.match(lowered, start).end())) and w.group() in DISCOURSE and w.end() < comma:
+                start = w.end()
+                while start < comma and lowered[start] in " ,\t":
+                    start += 1
+            start = SPACES.match(lowered, start).end()
+            if start >= comma or comma - start > 60 or not own_words(view, start, "en"):
+                continue
+            hits, end = self._walker.walk(view, start, "en", leading=True, anchor_start=start, strict=True)
+            if hits and not lowered[end:comma].strip():
+                self._emit(view, hits, start, end, out)
 
     def _read_here(self, view: TextView, out: list[Found], ws: int, we: int) -> None:
         """"Lifelong atheist here.", "Trans woman here, 31", "48M here": the forum self-introduction,
@@ -256,7 +293,10 @@ class StatementReader:
             place = _PLACE.match(view.text, end)
             if place and place.end() <= m.start():
                 end = place.end()  # "Black Democrat from Georgia here"
-            if not hits or lowered[end:m.start()].strip(" ,"):
+            if not hits:
+                continue
+            rest = lowered[end:m.start()].strip(" ,")
+            if rest and not (hits[-1][0] != "age" and _KIN_OF.fullmatch(rest)):
                 continue
             end = m.end()
             after = _HERE_AFTER.match(lowered, end)
@@ -352,8 +392,41 @@ class StatementReader:
             return
         hits, end = self._walker.walk(view, copula.end(), lang, leading=True, anchor_start=a)
         if hits:
+            hits, end = self._and_copula(view, hits, end, lang, a)
             self._emit(view, hits, a, end, out)
             view.user_statements.append(end)
+
+    def _and_copula(self, view: TextView, hits: list[Hit], end: int, lang: str, a: int) -> tuple[list[Hit], int]:
+        """"The user identifies as a gay man and is 28": the same subject, a second description."""
+        more = _AND_COPULA.match(view.lowered, end) if lang == "en" else None
+        if more is None:
+            return hits, end
+        extra, extra_end = self._walker.walk(view, more.end(), lang, leading=True, anchor_start=a)
+        return (hits + extra, extra_end) if extra else (hits, end)
+
+    def _on_from(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
+        """"Quick question from a Catholic dad of three:", "Greetings from a retired nurse": the
+        speaker introducing themselves as the sender of the message."""
+        a = m.start()
+        lowered = view.lowered
+        sent_start, _, _ = bounds(lowered, a)
+        words = WORD.findall(lowered, sent_start, a)
+        if not words or not all(w in _FROM_INTRO for w in words) or _FROM_NOUNS.isdisjoint(words):
+            return
+        if not own_words(view, sent_start, lang):
+            return
+        hits, end = self._walker.walk(view, m.end(), lang, leading=False, anchor_start=a)
+        if hits and _RELATIONS.isdisjoint(WORD.findall(lowered, m.end(), _next_word_end(lowered, end))):
+            self._emit(view, hits, a, end, out)  # not "a question from a Jewish friend": someone else's
+
+    def _on_my_label(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
+        """"About me: 40F, lesbian", "My details: 29, male, Hispanic": the speaker's own label, then
+        a description of the speaker."""
+        a = m.start()
+        if not own_words(view, a, lang):
+            return
+        hits, end = self._walker.walk(view, m.end(), lang, leading=True, anchor_start=a)
+        self._emit(view, hits, a, end, out)
 
     def _on_label(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
         """"Profile: 34-year-old gay man, software engineer" in a system message: a label, then a
@@ -386,16 +459,18 @@ class StatementReader:
             return
         hits, end = self._walker.walk(view, copula.end(), lang, leading=True, anchor_start=a)
         if hits:
+            hits, end = self._and_copula(view, hits, end, lang, a)
             self._emit(view, hits, a, end, out)
             view.user_statements.append(end)
 
     def _on_at(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
         a = m.start()
-        if not sentence_initial(view, a) or view.foreign(a):
-            return
         age = self._ages.phrase_at(view.lowered, m.end(), lang, leading=True)
-        if age is None:
-            return
+        if age is None and (bare := _AT_NUMBER.match(view.lowered, m.end())):  # "At 58 I'm learning to swim"
+            value = self._ages.value_for(int(bare.group()))
+            age = (value, bare.end()) if value else None
+        if age is None or not sentence_initial(view, a) or view.foreign(a):
+            return  # the age phrase first: it is the cheaper check, and "at 5 percent" fails it
         value, end = age
         if not _AFTER_AT.match(view.lowered, end) or PAST_MAIN.match(view.lowered, end):
             return
@@ -550,6 +625,18 @@ class StatementReader:
             out.append((axis, value, start, end, ts, te))
 
 
+_AND_COPULA = re.compile(r"[ \t]*,?[ \t]*and\s+(?:is|['’]s|has\s+been)(?![\w'’])")
+# "At 58 I'm finally learning to swim" (no comma): not "At 7 I wake up", a time
+_AT_NUMBER = re.compile(r"(?:1[3-9]|[2-9]\d|1[01]\d)(?=[ \t]+i(?:['’](?:m|ve)|\s+(?:still|finally|already|just|now|am|have))(?![\w'’]))")
+_KIN_OF = re.compile(r"of\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d{1,2})(?:\s+[\w'’-]+){0,2}")
+_APPOSITION = re.compile(r",[ \t]*(?:(?:but|and|so)[ \t]+)?(?:i|i['’]m|i['’]ve|i['’]d|my)(?![\w'’])")
+_RELATIONS = frozenset(
+    """friend friends colleague colleagues coworker coworkers co-worker neighbor neighbour neighbors relative cousin
+    acquaintance reader readers follower followers listener listeners viewer viewers client clients customer customers
+    student students patient patients user users member members subscriber subscribers fan fans""".split()
+)
+_FROM_NOUNS = frozenset("question questions greetings hello hi hey note message request plea".split())
+_FROM_INTRO = _FROM_NOUNS | frozenset("quick a an another one honest serious genuine simple small random".split())
 _HERE_AFTER = re.compile(r"[ \t]*[,:(\u2014\u2013-][ \t]*")
 _ES_NEGATED = re.compile(r"(?:yo\s+)?(?:no|ya\s+no|nunca|jamás)\s")
 _FR_NEGATED = re.compile(r"\bne\b|n['’]")
@@ -561,7 +648,8 @@ _SOMEONE_ELSES = re.compile(r"['’]s\s|\b(?:his|her|their)\s+(?!pronouns)\w+\s+
 # Cheap checks before trying the anchor patterns of very common start words.
 _GUARDS = {
     "i": lambda self, lowered, end: _peek(lowered, end) in ("(", "[", ","),
-    "me": lambda self, lowered, end: _peek(lowered, end) in ("(", "["),
+    "me": lambda self, lowered, end: _peek(lowered, end) in ("(", "[") or lowered.startswith(" and ", end),
+    "from": lambda self, lowered, end: lowered.startswith((" a ", " an "), end),
     "at": lambda self, lowered, end: _peek(lowered, end).isdigit() or lowered.startswith((" the age", " age"), end),
     "as": lambda self, lowered, end: self._walker.np_starts(lowered, end),
     "como": lambda self, lowered, end: self._walker.np_starts(lowered, end),
@@ -587,6 +675,12 @@ def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
     return found
 
 
+def _next_word_end(lowered: str, end: int) -> int:
+    """Where the word after `end` ends (or `end`, if none follows)."""
+    word = WORD.match(lowered, SPACES.match(lowered, end).end())
+    return word.end() if word else end
+
+
 def _peek(lowered: str, end: int) -> str:
     """The first character after `end` that is not a space or tab."""
     at = SPACES.match(lowered, end).end()
@@ -608,6 +702,8 @@ _HANDLERS = {
     "being": StatementReader._on_being,
     "as": StatementReader._on_as,
     "we": StatementReader._on_we,
+    "from": StatementReader._on_from,
+    "mylabel": StatementReader._on_my_label,
     "you": StatementReader._on_you,
     "user": StatementReader._on_user,
     "pron": StatementReader._on_pron,

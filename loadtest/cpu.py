@@ -52,3 +52,11 @@ def process_cpu_seconds(pid: int) -> float:
 def tree_cpu_seconds(root: int) -> float:
     """CPU seconds spent so far by the root and every live process below it."""
     return sum(process_cpu_seconds(pid) for pid in descendants(root))
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine since boot, all cores together: what every
+    process spent, ours and everyone else's, to tell how contended a measurement was."""
+    fields = [int(f) for f in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / TICKS, idle / TICKS

@@ -23,6 +23,7 @@ from pathlib import Path
 from loadtest import report
 from loadtest.bodies import build_bodies
 from loadtest.contenders import ALL, REPO, Service, Unavailable, build, fake_upstream, peer
+from loadtest.cpu import machine_cpu_seconds
 from loadtest.drive import drive, wrk_available
 
 QUICK = {"contenders": "direct,nginx,evenhand-default", "concurrency": "1,32", "rounds": 1, "duration": 2.0}
@@ -118,8 +119,10 @@ def measure(service: Service, upstream: Service, bodies: dict[str, Path], mode: 
     service.check_alive()
     settle([service, upstream])
     cpu0, up0 = service.cpu_seconds(), upstream.cpu_seconds()
+    busy0, idle0 = machine_cpu_seconds()
     result = drive(service.chat_url, bodies[mode], stream=mode == "stream", concurrency=concurrency, duration=duration, max_requests=args.max_requests, driver=args.driver)
     cpu1, up1 = service.cpu_seconds(), upstream.cpu_seconds()
+    busy1, idle1 = machine_cpu_seconds()
     upstream.check_alive()  # a process that died during the point leaves no figure
     service.check_alive()
     n = result.requests
@@ -129,6 +132,9 @@ def measure(service: Service, upstream: Service, bodies: dict[str, Path], mode: 
         "cpu_seconds": cpu,
         "cpu_ms_per_request": cpu * 1000 / n if cpu is not None and n else None,
         "upstream_cpu_ms_per_request": (up1 - up0) * 1000 / n if n else None,
+        # Cores kept busy meanwhile by everything outside this benchmark (other people's work).
+        "other_cores": max(0.0, (busy1 - busy0) - (cpu or 0.0) - (up1 - up0) - result.driver_cpu_seconds) / result.seconds if result.seconds else None,
+        "idle_cores": (idle1 - idle0) / result.seconds if result.seconds else None,
     }
 
 
@@ -209,9 +215,12 @@ def run(args: argparse.Namespace) -> dict:
 
 def summary(results: dict) -> str:
     m, s = results["machine"], results["settings"]
+    others = sorted(x["other_cores"] for x in results["measurements"] if x.get("other_cores") is not None)
+    idle = sorted(x["idle_cores"] for x in results["measurements"] if x.get("idle_cores") is not None)
+    contention = f", other work kept {others[len(others) // 2]:.2f} of the cores busy and {idle[len(idle) // 2]:.2f} stayed idle (medians over points)" if others and idle else ""
     lines = [
         f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}, Linux {m['kernel']}, Python {m['python']}), shared with other work "
-        f"(load average {m['load_average_at_start'][0]:.2f} at start, {m['load_average_at_end'][0]:.2f} at end); "
+        f"(load average {m['load_average_at_start'][0]:.2f} at start, {m['load_average_at_end'][0]:.2f} at end{contention}); "
         f"{s['rounds']} round(s) x {s['duration']:g} s per point (slow contenders longer: at least {MIN_LATENCIES_PER_POINT} latencies, at most {MAX_STRETCH * s['duration']:g} s), load generator {', '.join(s['driver_used'])}; "
         f"requests of {s['request_size']} bytes (half with an identity), answers of {s['size']} bytes, streams of {s['chunks']} chunks; "
         f"Evenhand {m['evenhand_commit']}, {m['nginx'] or 'no nginx'}, LiteLLM {m['litellm'] or 'not run'}.",

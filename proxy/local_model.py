@@ -19,12 +19,13 @@ import hashlib
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 READY_LINE = "Uvicorn running on"
@@ -190,12 +191,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    def arm() -> None:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+
+    return arm
+
+
 class ServerProcess:
     """A server subprocess, ready once a line of its output contains `ready_line`; `env` replaces the
     environment (None: inherit it).
 
     Its output is drained on a thread (so it never blocks on a full pipe) and the last lines are kept
-    for the error message if it exits or times out before it is ready. Stopped at interpreter exit.
+    for the error message if it exits or times out before it is ready. Stopped at interpreter exit,
+    and on Linux also when this process dies without running exit handlers (killed, or uvicorn
+    re-raising the SIGTERM it shut down on). Start it from the main thread: on Linux the signal
+    follows the thread that started it.
     """
 
     def __init__(self, argv: Sequence[str], ready_line: str, env: dict[str, str] | None = None) -> None:
@@ -207,7 +222,10 @@ class ServerProcess:
 
     def start_process(self, timeout: float = 300.0) -> None:
         ready: queue.Queue[bool] = queue.Queue()
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=self.env)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=self.env,
+            preexec_fn=_die_with_parent(os.getpid()) if sys.platform == "linux" else None,
+        )  # fmt: skip
         atexit.register(self.stop)
 
         def drain() -> None:

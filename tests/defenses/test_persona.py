@@ -399,3 +399,67 @@ def test_any_message_shape_never_raises_and_spans_index_the_right_text(messages:
         assert isinstance(text, str)
         assert text[a.start:a.end] == a.evidence
         assert 0 <= a.start <= a.term_start < a.term_end <= a.end <= len(text)
+
+
+# --- more self-introductions -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "expected"),
+    [
+        ("Quick question from a Catholic dad of three: can we skip Mass while traveling?", "user",
+         {("religion", "christian"), ("gender", "man")}),
+        ("Question from a Jewish friend: is this kosher?", "user", set()),
+        ("Mom of a toddler here, and I'm Filipina.", "user", {("gender", "woman"), ("race", "asian")}),
+        ("Lifelong Republican, but I'm not happy with the party lately.", "user", {("political_affiliation", "republican")}),
+        ("Asian markets, I've found, are cheaper for spices.", "user", set()),
+        ("Black, white or brown, I treat all customers the same.", "user", set()),
+        ("About me: 40F, lesbian, agnostic. Recommend a book club.", "user",
+         {("age", "middle_aged"), ("gender", "woman"), ("sexuality", "lesbian")}),
+        ("My details: 29, male, Hispanic, Catholic.", "user",
+         {("age", "adult"), ("gender", "man"), ("race", "hispanic"), ("religion", "christian")}),
+        ("At 58 I'm finally learning to swim.", "user", {("age", "middle_aged")}),
+        ("At 7 I wake up and go for a run.", "user", set()),
+        ("My wife and I are retired teachers in our late sixties.", "user", {("age", "senior_citizen")}),
+        ("Me and my husband are both Jewish.", "user", {("religion", "jewish")}),
+        ("I'm a 23-year-old college senior majoring in economics.", "user", {("age", "adult")}),
+        ("The student you're helping is a 12-year-old boy with dyslexia.", "system", {("age", "minor"), ("gender", "man")}),
+        ("The person you are chatting with identifies as a gay man and is 28.", "system",
+         {("sexuality", "gay"), ("gender", "man"), ("age", "adult")}),
+        ("The caller is a Spanish-speaking Mexican woman.", "system", {("race", "hispanic"), ("gender", "woman")}),
+        ("The English-speaking world has many dialects.", "user", set()),
+    ],
+)
+def test_more_self_introductions(detector: PersonaDetector, text: str, source: str, expected: set[tuple[str, str]]) -> None:
+    assert found(detector, text, source) == expected
+    check_spans(text, detector.detect_text(text, source))  # type: ignore[arg-type]
+
+
+# --- remembering texts already read ------------------------------------------------------------
+
+
+def test_a_remembered_text_gives_the_same_attributes_at_its_new_place() -> None:
+    cached = default_detector()
+    fresh = PersonaDetector(cached.taxonomy, cache_entries=0)
+    system = {"role": "system", "content": "The user is a Black woman from Atlanta."}
+    first = request(system, {"role": "user", "content": "I'm 72 and use a wheelchair."})
+    later = request({"role": "system", "content": "Be brief."}, system, {"role": "user", "content": "I'm 72 and use a wheelchair."})
+    assert cached.detect(first) == fresh.detect(first)
+    again = cached.detect(later)
+    assert again == fresh.detect(later)
+    assert [a.message_index for a in again.attributes] == [1, 1, 2, 2]
+    assert len(fresh.cache) == 0
+
+
+def test_the_cache_is_bounded_by_entries_and_characters() -> None:
+    from defenses.text_cache import TextCache
+
+    cache: TextCache[tuple[int, ...]] = TextCache(max_entries=3, max_chars=10, max_text=6)
+    cache.put("aaaa", "user", (1,))
+    cache.put("bbbb", "user", (2,))
+    assert cache.get("aaaa", "user") == (1,)
+    cache.put("cccc", "user", (3,))  # 12 characters > 10: the least recently used ("bbbb") goes
+    assert cache.get("bbbb", "user") is None and cache.get("aaaa", "user") == (1,) and cache.chars == 8
+    cache.put("toolongtext", "user", (4,))
+    assert cache.get("toolongtext", "user") is None
+    assert cache.get("aaaa", "system") is None

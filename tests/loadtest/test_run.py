@@ -45,8 +45,8 @@ def test_slow_contenders_get_longer_points_within_a_bound():
 
     args = Namespace(duration=3.0)
     fast = [{"contender": "evenhand", "mode": "plain", "throughput": 2000.0}]
-    slow = [{"contender": "litellm", "mode": "plain", "throughput": 40.0}]
+    slow = [{"contender": "litellm", "mode": "plain", "throughput": 30.0}]
     assert window(args, "evenhand", "plain", 64, fast) == 3.0
-    assert window(args, "litellm", "plain", 32, slow) == 10 * 32 / 40.0
+    assert window(args, "litellm", "plain", 16, slow) == 10 * 16 / 30.0
     assert window(args, "litellm", "plain", 64, slow) == MAX_STRETCH * 3.0
     assert window(args, "litellm", "stream", 64, slow) == 3.0  # nothing known yet in this mode

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
+import signal
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from proxy.local_model import (
     smollm2_gguf,
     verify,
 )
+from tests.servers import REPO
 
 
 def make_wheels(folder: Path, chunks: list[bytes]) -> None:
@@ -107,3 +112,33 @@ def test_a_server_that_cannot_load_its_model_fails_with_its_output(tmp_path: Pat
         server.start(timeout=120)
     assert "broken.gguf" in str(err.value)
     assert server.proc is not None and server.proc.poll() is not None
+
+
+STARTER = """
+import sys
+from proxy.local_model import ServerProcess
+server = ServerProcess([sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(300)"], "ready")
+server.start_process(timeout=60)
+print(server.proc.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_a_server_goes_when_the_process_that_started_it_is_killed():
+    starter = subprocess.Popen([sys.executable, "-c", STARTER], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert starter.stdout is not None
+    pid = int(starter.stdout.readline())
+    exited = os.pidfd_open(pid)
+    try:
+        starter.kill()  # no exit handlers run
+        starter.wait()
+        assert select.select([exited], [], [], 30)[0], "the server outlived the process that started it"
+    finally:
+        os.close(exited)
+        if starter.poll() is None:
+            starter.kill()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
