@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import threading
 import time
 from collections import Counter
@@ -169,15 +170,13 @@ def main() -> None:
     asyncio.run(serve())
 
 
-if __name__ == "__main__":
-    main()
-
-
 def start_flaky_upstream(name: str = "flaky"):
     """The flaky upstream as a process (a `tests.servers.Server`)."""
-    import sys
-
     from tests.servers import Server, free_port
 
     port = free_port()
     return Server([sys.executable, "-m", "tests.proxy.flaky_upstream", "--port", str(port), "--name", name], f"listening on {port}", port)
+
+
+if __name__ == "__main__":
+    main()
