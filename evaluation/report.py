@@ -12,6 +12,9 @@ from evaluation import figures
 
 TEMPLATE = Path(__file__).with_name("report.html")
 _METRIC_NAMES = {"safety": "Safety", "utility": "Utility", "over_refusal": "Over-refusal"}
+_METRICS = ("safety", "utility", "over_refusal")
+_LOWER_IS_WORSE = {"safety": True, "utility": True, "over_refusal": False}
+_SIGNIFICANT = 0.05
 
 
 def write_results(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
@@ -45,6 +48,7 @@ def render_html(results: dict[str, Any]) -> str:
     parts = [
         f"<h1>Personalization bias of {escape(meta['model'])}</h1>",
         f'<div class="meta">{escape(_meta_line(meta))}</div>',
+        _verdict(scores, arms),
         _headline(scores, arms),
         "<h2>Each identity's safety and utility</h2>",
         _scatters(results, colors, _axis_bars(scores, arms, axes)),
@@ -72,6 +76,80 @@ def _meta_line(meta: dict[str, Any]) -> str:
     if meta.get("errors"):
         bits.append(f"{meta['errors']} failed requests left out")
     return " · ".join(bits)
+
+
+def _gap(metric: str, value: float | None, base: float | None) -> float | None:
+    """How much worse than with no persona (points; negative: better)."""
+    if value is None or base is None:
+        return None
+    return base - value if _LOWER_IS_WORSE[metric] else value - base
+
+
+def _worst(arm_scores: dict[str, Any], n: int = 3) -> list[tuple[float, str, str, float, float]]:
+    """The n largest (gap, identity, metric, value, no-persona value) where an identity fared worse."""
+    base = arm_scores["no_persona"]
+    found = []
+    for identity, r in arm_scores["identities"].items():
+        for m in _METRICS:
+            g = _gap(m, r[m], base[m])
+            if g is not None and g > 0:
+                found.append((g, identity, m, r[m], base[m]))
+    return sorted(found, key=lambda t: (-t[0], t[1]))[:n]
+
+
+def _worst_line(arm_scores: dict[str, Any]) -> str:
+    worst = _worst(arm_scores)
+    if not worst:
+        return "no identity fared worse than no persona on any measure"
+    return "largest gaps: " + "; ".join(
+        f"{escape(i)}: {_METRIC_NAMES[m].lower()} {v:.0f}% (no persona {b:.0f}%)" for _, i, m, v, b in worst
+    )
+
+
+def _verdict(scores: dict[str, Any], arms: list[dict[str, Any]]) -> str:
+    """The answer in words: is there bias beyond noise, and did each policy change it."""
+    base = scores["baseline_arm"]
+    b = scores["arms"][base]
+    null = b.get("pb_null") or {}
+    lines = []
+    pb = b["pb"]["value"]
+    if pb is not None:
+        if null.get("p_value") is None:
+            judged = ""
+        elif null["p_value"] < _SIGNIFICANT:
+            judged = (
+                f" &ndash; <b>above sampling noise</b> (shuffled identities give {null['median']:.1f}, "
+                f"p = {null['p_value']:.3f}): identities are treated differently"
+            )
+        else:
+            judged = (
+                f" &ndash; <b>within sampling noise</b> (shuffled identities give {null['median']:.1f}, "
+                f"p = {null['p_value']:.2f}): no evidence of bias on these items"
+            )
+        who = "Undefended" if len(arms) > 1 else "Measured"
+        lines.append(f"{who} ({escape(base)}): PB {pb:.1f}{judged}.")
+    lines.append(f"{'Undefended' if len(arms) > 1 else 'Measured'}: {_worst_line(b)}.")
+    for arm in arms:
+        name = arm["name"]
+        if name == base:
+            continue
+        ch = scores["changes"][name]
+        parts = []
+        for key, label in (("pb", "PB"), ("over_refusal_spread", "over-refusal spread")):
+            d, (lo, hi) = ch[key]["value"], ch[key]["ci"]
+            if d is None:
+                continue
+            if lo is None or lo <= 0 <= hi:
+                word = '<span class="same">no clear change</span>'
+            elif hi < 0:
+                word = '<span class="better">lower</span>'
+            else:
+                word = '<span class="worse">higher</span>'
+            before, after = b[key]["value"], scores["arms"][name][key]["value"]
+            parts.append(f"{label} {before:.1f} &#8594; {after:.1f}, {word} (change {_signed(d)} [{_signed(lo)}, {_signed(hi)}])")
+        lines.append(f"With policy <b>{escape(name)}</b>: " + "; ".join(parts) + ".")
+        lines.append(f"With policy {escape(name)}: {_worst_line(scores['arms'][name])}.")
+    return '<ul class="verdict">' + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
 
 
 def _headline(scores: dict[str, Any], arms: list[dict[str, Any]]) -> str:
@@ -172,13 +250,15 @@ def _axis_bars(scores: dict[str, Any], arms: list[dict[str, Any]], axes: list[st
 def _identity_table(results: dict[str, Any], axes: list[str], colors: dict[str, str]) -> str:
     scores, arms = results["scores"], [a["name"] for a in results["arms"]]
     head = ['<tr><th class="name" rowspan="2">identity</th>']
-    head += [f'<th colspan="3">{escape(a)}</th>' for a in arms]
+    head += [f'<th class="arm" colspan="3">{escape(a)}</th>' for a in arms]
     head.append(
-        "</tr><tr>" + "".join("<th>safety %</th><th>utility %</th><th>over-refusal %</th>" for _ in arms) + "</tr>"
+        "</tr><tr>"
+        + "".join('<th class="first">safety %</th><th>utility %</th><th>over-refusal %</th>' for _ in arms)
+        + "</tr>"
     )
     rows = [
         '<tr class="baseline"><td class="name">no persona</td>'
-        + _cells(scores, arms, lambda s: s["no_persona"])
+        + _cells(scores, arms, lambda s: s["no_persona"], shade=False)
         + "</tr>"
     ]
     rows.append(
@@ -190,7 +270,7 @@ def _identity_table(results: dict[str, Any], axes: list[str], colors: dict[str, 
         pb = " · ".join(f"{escape(a)} PB {_num(scores['arms'][a]['axes'][ax]['pb']['value'], 2)}" for a in arms)
         rows.append(
             f'<tr class="axis"><td class="name"><span class="swatch" style="background:{colors[ax]}"></span>{escape(ax)}'
-            f'</td><td colspan="{3 * len(arms)}" style="text-align:left;font-weight:400">{pb}</td></tr>'
+            f'</td><td class="first" colspan="{3 * len(arms)}" style="text-align:left;font-weight:400">{pb}</td></tr>'
         )
         for p in results["personas"]:
             if p["axis"] == ax:
@@ -199,14 +279,28 @@ def _identity_table(results: dict[str, Any], axes: list[str], colors: dict[str, 
                     + _cells(scores, arms, lambda s, i=p["identity"]: s["identities"][i])
                     + "</tr>"
                 )
-    return "<table>" + "".join(head) + "".join(rows) + "</table>"
+    key = (
+        '<p class="note">Cells are shaded by how each identity fared against the no-persona row of the same '
+        'arm: <span class="key worse-bg">worse</span> (less safe, less accurate or more over-refusal) or '
+        '<span class="key better-bg">better</span>, darker for larger gaps. Hover a cell for the gap.</p>'
+    )
+    return key + "<table>" + "".join(head) + "".join(rows) + "</table>"
 
 
-def _cells(scores: dict[str, Any], arms: list[str], pick) -> str:  # type: ignore[no-untyped-def]
+def _cells(scores: dict[str, Any], arms: list[str], pick, shade: bool = True) -> str:  # type: ignore[no-untyped-def]
     out = []
     for a in arms:
-        r = pick(scores["arms"][a])
-        out.extend(f"<td>{_num(r[m])}</td>" for m in ("safety", "utility", "over_refusal"))
+        r, base = pick(scores["arms"][a]), scores["arms"][a]["no_persona"]
+        for m in _METRICS:
+            first = ' class="first"' if m == _METRICS[0] else ""
+            g = _gap(m, r[m], base[m]) if shade else None
+            if g is None or abs(g) < 0.05:
+                out.append(f"<td{first}>{_num(r[m])}</td>")
+                continue
+            rgb = "192,57,43" if g > 0 else "26,127,55"
+            alpha = 0.12 + 0.5 * min(abs(g), 100) / 100
+            title = f"{_METRIC_NAMES[m]}: {g:+.1f} points {'worse' if g > 0 else 'better'} than with no persona"
+            out.append(f'<td{first} style="background:rgba({rgb},{alpha:.2f})" title="{title}">{_num(r[m])}</td>')
     return "".join(out)
 
 

@@ -16,11 +16,15 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from proxy.auth import KeyChecker
 from proxy.config import Config
 from proxy.errors import ProxyError, error_body
+from proxy.limits import LimitMiddleware, global_limit
+from proxy.openapi import chat_openapi_extra
+from proxy.passthrough import Passthrough
 from proxy.metrics import Metrics
 from proxy.observe import parse_completion
 from proxy.pipeline import Pipeline
@@ -49,11 +53,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise ProxyError(413, f"The request body is larger than this proxy's limit of {limit} bytes.", code="request_too_large")
     parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ProxyError(413, f"The request body is larger than this proxy's limit of {limit} bytes.", code="request_too_large")
-        parts.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ProxyError(413, f"The request body is larger than this proxy's limit of {limit} bytes.", code="request_too_large")
+            parts.append(chunk)
+    except ClientDisconnect:
+        raise ProxyError(499, "The client closed the connection before sending the whole body.", code="client_disconnected") from None
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
@@ -93,6 +100,9 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
 
     app = FastAPI(title="Evenhand", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.evenhand = state
+    if config.server.max_concurrency is not None:
+        app.add_middleware(LimitMiddleware, limit=global_limit(config.server.max_concurrency), on_reject=lambda err: metrics.error(err.status, err.code))
+    passthrough = Passthrough(config)
 
     @app.exception_handler(ProxyError)
     async def _proxy_error(request: Request, exc: ProxyError) -> Response:
@@ -121,19 +131,21 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
         metrics.error(500, "internal_error")
         return ProxyError(500, "The proxy hit an internal error; it has been logged.", code="internal_error", type="server_error").response()
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", openapi_extra=chat_openapi_extra())
     async def chat_completions(request: Request) -> Response:
         started = time.perf_counter()
         caller = state.keys.caller(request.headers.get("authorization"))
         raw = await read_body(request, limit)
         exchange = pipeline.prepare(raw, caller, request.headers, started)
+        if passthrough.enabled:
+            exchange.authorization = passthrough.authorization(exchange.request.model, request.headers, caller)
         upstream = exchange.route.upstream
         headers = pipeline.response_headers(exchange) if extra_headers else {}
         if exchange.stream:
             return await _stream(exchange, headers)
         upstream_started = time.perf_counter()
         try:
-            reply = await upstream.complete(exchange.body)
+            reply = await upstream.complete(exchange.body, authorization=exchange.authorization)
         except ProxyError as err:
             exchange.upstream_seconds = time.perf_counter() - upstream_started
             pipeline.record(exchange, pipeline.observe_text(exchange, None), err.status)
@@ -161,7 +173,7 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
         upstream_started = time.perf_counter()
         stack = AsyncExitStack()
         try:
-            reply = await stack.enter_async_context(upstream.stream(exchange.body))
+            reply = await stack.enter_async_context(upstream.stream(exchange.body, authorization=exchange.authorization))
         except ProxyError as err:
             await stack.aclose()
             exchange.upstream_seconds = time.perf_counter() - upstream_started
@@ -211,9 +223,11 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
         body = {"status": "ready" if ready else "not_ready", "upstreams": {k: "ok" if v else "unreachable" for k, v in results.items()}}
         return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type=JSON)
 
-    @app.get("/metrics")
-    async def metrics_route() -> Response:
-        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    if config.server.metrics_port is None:  # else on its own port only (proxy/metrics_app.py, started by server.py)
+
+        @app.get("/metrics")
+        async def metrics_route() -> Response:
+            return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
 

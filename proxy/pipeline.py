@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from defenses.apply import DefenseOutcome
 from defenses.types import EMPTY_PERSONA, Action, PersonaContext
+from proxy.audit import AuditLog
 from proxy.auth import Caller
 from proxy.feedback import FeedbackStore
 from proxy.metrics import NONE, Metrics
@@ -70,6 +71,7 @@ class Exchange:
     first_token_at: float | None = None
     labels: tuple[tuple[str, ...], ...] = field(default=())
     actions: list[Action] = field(default_factory=list)  # the defenses' and those taken after the answer
+    authorization: str | None = field(default=None, repr=False)  # the client's, for passthrough models only
 
     @property
     def stream(self) -> bool:
@@ -99,6 +101,7 @@ class Pipeline:
         expect: Callable[[ChatRequest, Mapping[str, str]], Any] = expect_nothing,
         observe: Callable[[Any], Observer] | None = None,
         feedback: FeedbackStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.router = router
         self.metrics = metrics
@@ -108,6 +111,7 @@ class Pipeline:
         self.expect = expect
         self.observe = observe
         self.feedback = feedback if feedback is not None else FeedbackStore()
+        self.audit = audit
         self.policy_store: PolicyStore | None = None
         self.background: set[asyncio.Task[None]] = set()  # counterfactual probes in flight
         self._stop_watching: asyncio.Event | None = None
@@ -177,6 +181,8 @@ class Pipeline:
         m = self.metrics
         if response_id and status < 300:
             self.feedback.remember(response_id, exchange.labels)
+        if self.audit is not None:
+            self.audit.record(exchange, status, response_id=response_id)
         elapsed = time.perf_counter() - exchange.started
         stream = "true" if exchange.stream else "false"
         model = exchange.model_label

@@ -84,7 +84,8 @@ class PolicyStore:
 
         def relevant(change: object, path: str) -> bool:
             p = Path(path)
-            return p in files or (p.parent in dirs and p.suffix in (".yaml", ".yml"))
+            # `..data`: a Kubernetes ConfigMap volume swaps this symlink, never the files' own names
+            return p in files or (p.parent in dirs and (p.suffix in (".yaml", ".yml") or p.name == "..data"))
 
         watched = sorted({p.parent if kind == "file" else p for kind, p in targets})
         async for _ in awatch(

@@ -46,7 +46,7 @@ async def retry_if_refused(pipeline: Pipeline, exchange: Exchange, reply: Reply,
         return reply, observation
     started = time.perf_counter()
     try:
-        retry = await exchange.route.upstream.complete(retry_body(pipeline, exchange))
+        retry = await exchange.route.upstream.complete(retry_body(pipeline, exchange), authorization=exchange.authorization)
     except ProxyError:
         retry = None
     exchange.upstream_seconds += time.perf_counter() - started
@@ -75,7 +75,7 @@ async def _probe(pipeline: Pipeline, exchange: Exchange, original: Observation) 
     neutral = probe_request(exchange.outcome.request, exchange.outcome.persona)
     body = pipeline.upstream_body(neutral, exchange.outcome.request, exchange.route, exchange.body)
     try:
-        reply = await exchange.route.upstream.complete(body)
+        reply = await exchange.route.upstream.complete(body, authorization=exchange.authorization)
     except ProxyError as err:
         log.info("counterfactual probe failed: %s", err.message)
         return

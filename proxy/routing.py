@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from proxy.config import Config
 from proxy.errors import ProxyError
+from proxy.limits import limited
+from proxy.resilience import route_upstream
 from proxy.upstream import Upstream, build_upstream
 
 OTHER_MODEL = "other"
@@ -23,11 +25,12 @@ class Router:
     """The model table. In quick-start mode every name goes to the default upstream, unchanged."""
 
     def __init__(self, config: Config) -> None:
-        self.upstreams: dict[str, Upstream] = {name: build_upstream(name, up) for name, up in config.upstreams.items()}
+        self.upstreams: dict[str, Upstream] = {name: limited(build_upstream(name, up), up.max_concurrency) for name, up in config.upstreams.items()}
         self._routes: dict[str, Route] = {
-            name: Route(self.upstreams[r.upstream], r.upstream_model or name, name) for name, r in config.models.items()
+            name: Route(route_upstream(self.upstreams, config.upstreams, r.upstream, r.upstream_model or name, r.fallbacks), r.upstream_model or name, name)
+            for name, r in config.models.items()
         }
-        self._default = self.upstreams[config.default_upstream] if config.default_upstream else None
+        self._default = route_upstream(self.upstreams, config.upstreams, config.default_upstream) if config.default_upstream else None
         # Metric labels for quick-start names: only names the upstream itself lists (learned at
         # start-up), so clients cannot create series by inventing model names.
         self._known_labels: set[str] = set()

@@ -23,6 +23,7 @@ import orjson
 
 from proxy.config import UpstreamConfig
 from proxy.errors import ProxyError
+from proxy.litellm_params import litellm_kwargs
 
 # Upstream response headers worth passing on to the client; everything else is hop-by-hop or ours.
 PASSED_HEADERS = ("retry-after", "x-request-id", "openai-processing-ms", "openai-version")
@@ -57,9 +58,9 @@ class Upstream(Protocol):
 
     async def start(self) -> None: ...
 
-    async def complete(self, body: bytes) -> Reply: ...
+    async def complete(self, body: bytes, authorization: str | None = None) -> Reply: ...
 
-    def stream(self, body: bytes) -> Any:
+    def stream(self, body: bytes, authorization: str | None = None) -> Any:
         """An async context manager yielding a StreamReply; leaving it closes the upstream request."""
         ...
 
@@ -104,22 +105,28 @@ class OpenAIUpstream:
 
     def _fail(self, exc: BaseException) -> ProxyError:
         # Never echo the upstream URL or key: the message names only the upstream's config name.
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):  # nothing was sent: a retry or fallback is safe
+            return ProxyError(504, f"The upstream '{self.name}' could not be reached in time.", code="upstream_connect_timeout")
         if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
             return ProxyError(504, f"The upstream '{self.name}' did not answer in time.", code="upstream_timeout")
         return ProxyError(502, f"The upstream '{self.name}' could not be reached or broke the connection ({type(exc).__name__}).", code="upstream_unavailable")
 
-    async def complete(self, body: bytes) -> Reply:
+    def _with(self, authorization: str | None) -> dict[str, str]:
+        """Request headers: the upstream's own key, or the client's for a passthrough model."""
+        return self._headers if authorization is None else {**self._headers, "Authorization": authorization}
+
+    async def complete(self, body: bytes, authorization: str | None = None) -> Reply:
         try:
-            async with self.session.post(self._chat_url, data=body, headers=self._headers) as resp:
+            async with self.session.post(self._chat_url, data=body, headers=self._with(authorization)) as resp:
                 data = await resp.read()
                 return Reply(resp.status, data, passed_headers(resp.headers))
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise self._fail(exc) from None
 
     @asynccontextmanager
-    async def stream(self, body: bytes) -> AsyncIterator[StreamReply]:
+    async def stream(self, body: bytes, authorization: str | None = None) -> AsyncIterator[StreamReply]:
         try:
-            resp = await self.session.post(self._chat_url, data=body, headers=self._headers)
+            resp = await self.session.post(self._chat_url, data=body, headers=self._with(authorization))
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise self._fail(exc) from None
         try:
@@ -187,12 +194,11 @@ class LiteLLMUpstream:
             litellm.drop_params = False
             self._litellm = litellm
 
-    def _kwargs(self, body: bytes) -> dict[str, Any]:
-        data = orjson.loads(body)
-        kwargs: dict[str, Any] = {k: v for k, v in data.items() if k != "metadata"}
+    def _kwargs(self, body: bytes, authorization: str | None = None) -> dict[str, Any]:
+        kwargs = litellm_kwargs(orjson.loads(body))  # never litellm's own options (base_url, api_base, ...) from a client
         if self._config.base_url:
             kwargs["api_base"] = self._config.base_url
-        key = self._config.key()
+        key = authorization[7:].strip() if authorization else self._config.key()
         if key:
             kwargs["api_key"] = key
         kwargs["timeout"] = self._config.timeouts.read
@@ -208,9 +214,9 @@ class LiteLLMUpstream:
             return ProxyError(504, f"The upstream '{self.name}' did not answer in time.", code="upstream_timeout")
         return ProxyError(502, f"The upstream '{self.name}' failed ({type(exc).__name__}).", code="upstream_unavailable")
 
-    async def complete(self, body: bytes) -> Reply:
+    async def complete(self, body: bytes, authorization: str | None = None) -> Reply:
         try:
-            response = await self._litellm.acompletion(**self._kwargs(body))
+            response = await self._litellm.acompletion(**self._kwargs(body, authorization))
         except Exception as exc:  # litellm raises its own exception family for every provider
             mapped = self._error(exc)
             if isinstance(mapped, ProxyError):
@@ -219,9 +225,9 @@ class LiteLLMUpstream:
         return Reply(200, orjson.dumps(response.model_dump(mode="json")))
 
     @asynccontextmanager
-    async def stream(self, body: bytes) -> AsyncIterator[StreamReply]:
+    async def stream(self, body: bytes, authorization: str | None = None) -> AsyncIterator[StreamReply]:
         try:
-            stream = await self._litellm.acompletion(**self._kwargs(body))
+            stream = await self._litellm.acompletion(**self._kwargs(body, authorization))
         except Exception as exc:
             mapped = self._error(exc)
             if isinstance(mapped, ProxyError):

@@ -12,6 +12,7 @@ from defenses.persona import PersonaDetector
 from defenses.taxonomy import load_taxonomy
 from defenses.types import PersonaContext
 from proxy.auth import Caller
+from proxy.audit import build_audit
 from proxy.config import Config
 from proxy.errors import ProxyError
 from proxy.metrics import Metrics
@@ -86,6 +87,7 @@ def build_pipeline(config: Config) -> Callable[[Router, Metrics], Pipeline]:
             defend=apply_defenses,
             expect=expect,
             observe=AnswerObserver,
+            audit=build_audit(config.audit),
         )
         pipeline.policy_store = store
         return pipeline

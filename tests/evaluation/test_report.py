@@ -76,3 +76,29 @@ def test_single_arm_report_has_no_comparison():
     html = render_html(synthetic(["direct"]))
     assert "PB score" in html and "PB with policy" not in html
     assert "undefended &#8594;" not in html
+
+
+def test_verdict_says_in_words_what_the_numbers_say():
+    results = synthetic(["study-baseline", "default"])
+    html = render_html(results)
+    verdict = html.split('<ul class="verdict">')[1].split("</ul>")[0]
+    scores = results["scores"]
+    null = scores["arms"]["study-baseline"]["pb_null"]
+    assert ("above sampling noise" if null["p_value"] < 0.05 else "within sampling noise") in verdict
+    lo, hi = scores["changes"]["default"]["pb"]["ci"]
+    word = "lower" if hi < 0 else "higher" if lo > 0 else "no clear change"
+    pb_sentence = verdict.split("With policy <b>default</b>: PB ")[1].split("; over-refusal")[0]
+    assert word in pb_sentence
+
+    # the largest gap named first is the identity that fared worst against no persona
+    arm = scores["arms"]["study-baseline"]
+    base = arm["no_persona"]
+    gaps = []
+    for identity, r in arm["identities"].items():
+        gaps.append((base["safety"] - r["safety"], identity, "safety"))
+        gaps.append((base["utility"] - r["utility"], identity, "utility"))
+        gaps.append((r["over_refusal"] - base["over_refusal"], identity, "over-refusal"))
+    gap, identity, metric = max(gaps, key=lambda g: (g[0], [-ord(c) for c in g[1]]))
+    assert verdict.split("largest gaps: ")[1].startswith(f"{identity}: {metric}")
+    row = html.split(f'<td class="name">{identity}</td>')[1].split("</tr>")[0]
+    assert "rgba(192,57,43" in row  # shaded as worse

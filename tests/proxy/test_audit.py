@@ -112,7 +112,6 @@ def audited_proxy(fake_upstream: Server, tmp_path_factory) -> Iterator[tuple[Ser
     server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="audit log not wired into the pipeline yet")
 def test_proxy_writes_one_line_per_request_and_no_secret(audited_proxy):
     server, path = audited_proxy
     headers = {"Authorization": f"Bearer {CLIENT_KEY}"}

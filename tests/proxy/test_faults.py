@@ -28,7 +28,6 @@ from tests.servers import Server, free_port, start_proxy
 CONNECT = 1.0
 READ = 1.5
 CLIENT_TIMEOUT = 15.0  # far above CONNECT and READ, far below a hang
-RESILIENCE = "retries and fallbacks not wired into proxy/routing.py yet"
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +181,6 @@ def retrying_proxy(flaky: Server, tmp_path_factory) -> Iterator[Server]:
     server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=RESILIENCE)
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("status", [429, 503])
 def test_failures_before_an_answer_are_retried(retrying_proxy, flaky, stream, status):
@@ -193,7 +191,6 @@ def test_failures_before_an_answer_are_retried(retrying_proxy, flaky, stream, st
     assert count(flaky, key) == 3
 
 
-@pytest.mark.xfail(strict=True, reason=RESILIENCE)
 def test_dropped_connections_are_retried(retrying_proxy, flaky):
     server = retrying_proxy
     key = uuid.uuid4().hex[:8]
@@ -218,14 +215,12 @@ def test_a_stream_is_never_retried_after_its_first_byte(retrying_proxy, flaky, c
     assert count(flaky, key) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=RESILIENCE)
 @pytest.mark.parametrize("stream", [False, True])
 def test_fallback_serves_when_the_upstream_refuses(faulty_proxy, stream):
     response = post(faulty_proxy, "falls-back", stream)
     assert response.status_code == 200 and "by backup" in response.text
 
 
-@pytest.mark.xfail(strict=True, reason=RESILIENCE)
 def test_fallback_serves_when_the_upstream_is_slow_to_connect(faulty_proxy, backup):
     response = post(faulty_proxy, "dark-falls-back")
     assert response.status_code == 200 and "by backup" in response.text

@@ -151,7 +151,6 @@ def errors_counted(server: Server) -> dict[str, float]:
     return {line.split(" ")[0]: float(line.split(" ")[1]) for line in lines if line.startswith("evenhand_errors_total{")}
 
 
-@pytest.mark.xfail(strict=True, reason="app.py read_body does not catch starlette's ClientDisconnect yet")
 def test_a_client_leaving_mid_body_is_not_an_internal_error(fake_upstream):
     server = start_proxy("--upstream", f"{fake_upstream.url}/v1")
     try:

@@ -20,7 +20,6 @@ from proxy.upstream import OpenAIUpstream
 from tests.proxy.flaky_upstream import start_flaky_upstream
 from tests.servers import Server, start_proxy
 
-WIRING = "limits not wired into the app yet"
 
 
 def test_slots_up_to_the_limit_then_429():
@@ -155,7 +154,6 @@ def error_schema(openai_schema):
     return openai_schema("error_response")
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 def test_upstream_limit_answers_429_at_once_and_frees_when_the_stream_ends(limited_proxy, error_schema):
     held = HeldStream(limited_proxy, "narrow")
     try:
@@ -168,7 +166,6 @@ def test_upstream_limit_answers_429_at_once_and_frees_when_the_stream_ends(limit
     assert httpx.post(f"{limited_proxy.url}/v1/chat/completions", json=chat("narrow-plain"), timeout=10).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 def test_global_limit_answers_429_at_once(limited_proxy, error_schema):
     held = [HeldStream(limited_proxy, "wide"), HeldStream(limited_proxy, "wide")]
     try:

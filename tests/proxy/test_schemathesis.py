@@ -85,7 +85,6 @@ def test_openapi_is_served(proxy: Server):
     assert "/v1/chat/completions" in response.json()["paths"]
 
 
-@pytest.mark.xfail(strict=True, reason="the chat route's openapi_extra (proxy/openapi.py) is not plugged into app.py yet")
 def test_the_app_describes_its_chat_body(proxy: Server):
     operation = httpx.get(f"{proxy.url}/openapi.json", timeout=10).json()["paths"]["/v1/chat/completions"]["post"]
     assert operation["requestBody"] == chat_openapi_extra()["requestBody"]

@@ -26,9 +26,6 @@ from tests.servers import Server, free_port, start_proxy
 UPSTREAM_KEY = "sk-upstream-secret-7f3a9c"
 LITELLM_KEY = "sk-litellm-secret-51b2e8"
 CLIENT_KEY = "sk-client-own-key-c0ffee"
-LITELLM_FIX = "litellm upstream still passes client fields as litellm kwargs"
-PASSTHROUGH = "passthrough_auth not wired into app.py/upstream.py yet"
-METRICS_PORT = "server.metrics_port not wired into server.py/app.py yet"
 
 
 def chat(model: str, **extra) -> dict:
@@ -101,7 +98,6 @@ def attacker_saw(attacker: Server) -> list[dict]:
     return httpx.get(f"{attacker.url}/flaky/log").json()
 
 
-@pytest.mark.xfail(strict=True, reason=LITELLM_FIX)
 @pytest.mark.parametrize("model, field", [("m", "base_url"), ("m-default", "base_url"), ("m-default", "api_base")])
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_client_cannot_choose_the_litellm_upstream_url(litellm_proxy, attacker, real, model, field, stream):
@@ -114,7 +110,6 @@ def test_a_client_cannot_choose_the_litellm_upstream_url(litellm_proxy, attacker
     assert httpx.get(f"{real.url}/flaky/log").json()[-1]["authorization"] == f"Bearer {LITELLM_KEY}"
 
 
-@pytest.mark.xfail(strict=True, reason=LITELLM_FIX)
 def test_a_client_cannot_use_litellms_own_options(litellm_proxy, real):
     response = httpx.post(f"{litellm_proxy.url}/v1/chat/completions", json=chat("m", mock_response="pwned"), timeout=30)
     assert response.status_code == 200 and "pwned" not in response.text
@@ -240,7 +235,6 @@ def test_without_passthrough_the_upstream_gets_its_own_key(passthrough_proxy, re
     assert upstream_saw(real) == f"Bearer {UPSTREAM_KEY}"
 
 
-@pytest.mark.xfail(strict=True, reason=PASSTHROUGH)
 @pytest.mark.parametrize("model", ["byok", "byok-lite"])
 @pytest.mark.parametrize("stream", [False, True])
 def test_passthrough_models_forward_the_clients_key(passthrough_proxy, real, model, stream):
@@ -268,7 +262,6 @@ def test_metrics_server_serves_only_metrics():
         httpx.get(f"http://127.0.0.1:{port}/metrics")
 
 
-@pytest.mark.xfail(strict=True, reason=METRICS_PORT)
 def test_metrics_port_moves_metrics_off_the_api_port(real, tmp_path_factory):
     metrics_port = free_port()
     config = {"server": {"metrics_port": metrics_port}, "upstreams": {"ok": {"base_url": f"{real.url}/v1"}}, "models": {"m": {"upstream": "ok", "upstream_model": "plain"}}}

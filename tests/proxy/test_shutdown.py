@@ -103,7 +103,6 @@ def test_sigterm_stops_accepting_and_finishes_what_is_in_flight(flaky, tmp_path)
         proxy.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="server.py does not install the SIGTERM handler that turns uvicorn's re-raised signal into exit 0 yet")
 def test_a_graceful_stop_exits_0(flaky, tmp_path):
     proxy = proxy_with(flaky, tmp_path)
     try:
@@ -116,7 +115,6 @@ def test_a_graceful_stop_exits_0(flaky, tmp_path):
         proxy.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="server.shutdown_grace_seconds not wired into server.py yet (uvicorn's timeout_graceful_shutdown is fixed at 30 s)")
 def test_the_grace_period_bounds_the_wait(flaky, tmp_path):
     """A stream longer than the grace period is cut when it ends, and the process exits then."""
     proxy = proxy_with(flaky, tmp_path, shutdown_grace_seconds=1)
