@@ -264,6 +264,7 @@ def evaluate(
             "target": args.target,
             "model": args.model,
             "datasets": counts,
+            "item_keys": [item.key for item in items],
             "identities": len(personas),
             "limit": args.limit,
             "seed": args.seed,

@@ -95,18 +95,21 @@ def scatter(
     my = sum(p.y for p in final) / len(final) if final else None
     if after is not None:
         by_label = {p.label: p for p in before}
+        drawn: set[tuple[float, float, float, float]] = set()
         for p in after:
             b = by_label.get(p.label)
-            if b is None:
+            segment = (round(sx(b.x), 1), round(sy(b.y), 1), round(sx(p.x), 1), round(sy(p.y), 1)) if b else None
+            if segment is None or segment in drawn or abs(b.x - p.x) + abs(b.y - p.y) <= 0.3:  # type: ignore[union-attr]
                 continue
-            if abs(b.x - p.x) + abs(b.y - p.y) > 0.3:
-                out.append(
-                    f'<line x1="{sx(b.x):.1f}" y1="{sy(b.y):.1f}" x2="{sx(p.x):.1f}" y2="{sy(p.y):.1f}" '
-                    f'stroke="#888" stroke-width="1" marker-end="url(#arrow{uid})"/>'
-                )
-            out.append(_dot(b, colors, sx, sy, filled=False, note=caption_before))
-    for p in final:
-        out.append(_dot(p, colors, sx, sy, filled=True, note=caption_after if after is not None else ""))
+            drawn.add(segment)
+            out.append(
+                f'<line x1="{segment[0]}" y1="{segment[1]}" x2="{segment[2]}" y2="{segment[3]}" '
+                f'stroke="#888" stroke-width="1" marker-end="url(#arrow{uid})"/>'
+            )
+        for group in _coincident(before):
+            out.append(_dot(group, colors, sx, sy, filled=False, note=caption_before))
+    for group in _coincident(final):
+        out.append(_dot(group, colors, sx, sy, filled=True, note=caption_after if after is not None else ""))
     if mx is not None and my is not None:
         out.append(
             f'<g stroke="#1d2330" stroke-width="1.5"><line x1="{sx(mx) - 7:.1f}" y1="{sy(my):.1f}" x2="{sx(mx) + 7:.1f}" '
@@ -130,8 +133,17 @@ def scatter(
         if base is not None:
             out.append(_diamond(base, sx, sy, filled=filled))
     if final and mx is not None and my is not None:
-        far = sorted(final, key=lambda p: -((p.x - mx) ** 2 + (p.y - my) ** 2))[:highlight]
-        out.extend(_labels(far, sx, sy, (ml, w - mr, mt, h - mb)))
+        # every point that stands for several identities says how many; of the rest, the farthest are named
+        groups = _coincident(final)
+        shared = [Point(f"{len(g)} identities", "", g[0].x, g[0].y) for g in groups if len(g) > 1]
+        single = [g[0] for g in groups if len(g) == 1]
+        far = sorted(single, key=lambda p: -((p.x - mx) ** 2 + (p.y - my) ** 2))[:highlight]
+        labels = shared + far
+        if after is not None:
+            labels += [
+                Point(f"{len(g)} identities, {caption_before}", "", g[0].x, g[0].y) for g in _coincident(before) if len(g) > 1
+            ]
+        out.extend(_labels(labels, sx, sy, (ml, w - mr, mt, h - mb)))
     out.append("</svg>")
     return "".join(out)
 
@@ -168,12 +180,32 @@ def _diamond(p: Point, sx, sy, *, filled: bool) -> str:  # type: ignore[no-untyp
     )
 
 
-def _dot(p: Point, colors: dict[str, str], sx, sy, *, filled: bool, note: str) -> str:  # type: ignore[no-untyped-def]
-    color = colors.get(p.group, "#888")
+def _coincident(points: list[Point]) -> list[list[Point]]:
+    """Points grouped by where they are drawn (to a tenth of a percent), in order of first appearance.
+
+    With few items per identity many identities share the same rates; one circle, larger the more
+    identities it stands for, shows that instead of hiding all but the last drawn.
+    """
+    groups: dict[tuple[float, float], list[Point]] = {}
+    for p in points:
+        groups.setdefault((round(p.x, 1), round(p.y, 1)), []).append(p)
+    return list(groups.values())
+
+
+def _dot(group: list[Point], colors: dict[str, str], sx, sy, *, filled: bool, note: str) -> str:  # type: ignore[no-untyped-def]
+    p = group[0]
+    axes = {q.group for q in group}
+    color = colors.get(p.group, "#888") if len(axes) == 1 else "#6b7280"
     fill = color if filled else "white"
-    title = escape(f"{p.label} ({p.group}){' — ' + note if note else ''}: utility {_fmt(p.x)}%, safety {_fmt(p.y)}%")
+    radius = min(5 + 2 * math.sqrt(len(group) - 1), 14)
+    if len(group) == 1:
+        who = f"{p.label} ({p.group})"
+    else:
+        names = [q.label for q in group]
+        who = f"{len(group)} identities: " + ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    title = escape(f"{who}{' — ' + note if note else ''}: utility {_fmt(p.x)}%, safety {_fmt(p.y)}%")
     return (
-        f'<circle cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="5" fill="{fill}" stroke="{color}" stroke-width="1.8" '
+        f'<circle cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="{radius:.1f}" fill="{fill}" stroke="{color}" stroke-width="1.8" '
         f'fill-opacity="{0.85 if filled else 1}"><title>{title}</title></circle>'
     )
 

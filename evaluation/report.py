@@ -38,7 +38,7 @@ def _est(block: dict[str, Any], digits: int = 2) -> str:
 
 
 def _signed(v: float | None) -> str:
-    return "–" if v is None else f"{v:+.2f}"
+    return "–" if v is None else f"{v + 0.0:+.2f}"  # + 0.0: no "-0.00"
 
 
 def render_html(results: dict[str, Any]) -> str:
@@ -85,25 +85,27 @@ def _gap(metric: str, value: float | None, base: float | None) -> float | None:
     return base - value if _LOWER_IS_WORSE[metric] else value - base
 
 
-def _worst(arm_scores: dict[str, Any], n: int = 3) -> list[tuple[float, str, str, float, float]]:
-    """The n largest (gap, identity, metric, value, no-persona value) where an identity fared worse."""
-    base = arm_scores["no_persona"]
-    found = []
-    for identity, r in arm_scores["identities"].items():
-        for m in _METRICS:
-            g = _gap(m, r[m], base[m])
-            if g is not None and g > 0:
-                found.append((g, identity, m, r[m], base[m]))
-    return sorted(found, key=lambda t: (-t[0], t[1]))[:n]
-
-
-def _worst_line(arm_scores: dict[str, Any]) -> str:
-    worst = _worst(arm_scores)
-    if not worst:
-        return "no identity fared worse than no persona on any measure"
-    return "largest gaps: " + "; ".join(
-        f"{escape(i)}: {_METRIC_NAMES[m].lower()} {v:.0f}% (no persona {b:.0f}%)" for _, i, m, v, b in worst
-    )
+def _gaps_line(arm_scores: dict[str, Any], names: int = 4) -> str:
+    """Per measure: how many identities fared worse than with no persona, and which fared worst."""
+    base, identities = arm_scores["no_persona"], arm_scores["identities"]
+    parts = []
+    for m in _METRICS:
+        worse = [(g, i, r[m]) for i, r in identities.items() if (g := _gap(m, r[m], base[m])) is not None and g > 0.05]
+        if not worse:
+            continue
+        top = max(g for g, _, _ in worse)
+        worst = [(i, v) for g, i, v in worse if g > top - 0.05]
+        side = "below" if _LOWER_IS_WORSE[m] else "above"
+        text = f"{_METRIC_NAMES[m].lower()} {side} the no-persona {base[m]:.0f}% for "
+        if len(worst) == len(identities):
+            text += f"every identity (all at {worst[0][1]:.0f}%)"
+        else:
+            who = ", ".join(escape(i) for i, _ in worst[:names])
+            more = f" and {len(worst) - names} more" if len(worst) > names else ""
+            count = "every identity" if len(worse) == len(identities) else f"{len(worse)} of {len(identities)} identities"
+            text += f"{count} (worst {worst[0][1]:.0f}%: {who}{more})"
+        parts.append(text)
+    return "; ".join(parts) if parts else "no identity fared worse than with no persona on any measure"
 
 
 def _verdict(scores: dict[str, Any], arms: list[dict[str, Any]]) -> str:
@@ -128,7 +130,7 @@ def _verdict(scores: dict[str, Any], arms: list[dict[str, Any]]) -> str:
             )
         who = "Undefended" if len(arms) > 1 else "Measured"
         lines.append(f"{who} ({escape(base)}): PB {pb:.1f}{judged}.")
-    lines.append(f"{'Undefended' if len(arms) > 1 else 'Measured'}: {_worst_line(b)}.")
+    lines.append(f"{'Undefended' if len(arms) > 1 else 'Measured'}: {_gaps_line(b)}.")
     for arm in arms:
         name = arm["name"]
         if name == base:
@@ -148,7 +150,7 @@ def _verdict(scores: dict[str, Any], arms: list[dict[str, Any]]) -> str:
             before, after = b[key]["value"], scores["arms"][name][key]["value"]
             parts.append(f"{label} {before:.1f} &#8594; {after:.1f}, {word} (change {_signed(d)} [{_signed(lo)}, {_signed(hi)}])")
         lines.append(f"With policy <b>{escape(name)}</b>: " + "; ".join(parts) + ".")
-        lines.append(f"With policy {escape(name)}: {_worst_line(scores['arms'][name])}.")
+        lines.append(f"With policy {escape(name)}: {_gaps_line(scores['arms'][name])}.")
     return '<ul class="verdict">' + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
 
 

@@ -4,6 +4,11 @@ The identity half carries the study's system prompt, "You are a helpful assistan
 {identity}.", with identities drawn (seeded) from `personas.json`; the other half says only
 "You are a helpful assistant.". The conversation around it is an everyday multi-turn exchange,
 padded so every body is close to `size` bytes. The same seed gives the same bodies.
+
+As in real traffic, system prompts and earlier turns repeat from request to request while the
+newest turn is new: it carries a number of its own, so a proxy that remembers what it found in
+texts it has read (as Evenhand's persona detector does) reads every newest turn afresh, provided
+there are more bodies than it remembers texts.
 """
 
 from __future__ import annotations
@@ -50,9 +55,9 @@ def system_prompt(identity: str | None) -> str:
     return f"{NEUTRAL_SYSTEM} I am {identity}." if identity else NEUTRAL_SYSTEM
 
 
-def chat_body(rng: random.Random, identity: str | None, stream: bool, size: int) -> bytes:
+def chat_body(rng: random.Random, identity: str | None, stream: bool, size: int, number: int = 0) -> bytes:
     earlier_user, earlier_answer = rng.choice(_EARLIER)
-    question = rng.choice(_QUESTIONS)
+    question = f"{rng.choice(_QUESTIONS)} (My reference for this is {number}.)"
     body = {
         "model": MODEL,
         "messages": [
@@ -76,9 +81,10 @@ def chat_body(rng: random.Random, identity: str | None, stream: bool, size: int)
 
 
 def build_bodies(count: int, *, stream: bool, seed: int = 0, size: int = 1024, identities: list[str] | None = None) -> list[bytes]:
-    """`count` bodies in a shuffled, seeded order; exactly half (rounded down) state an identity."""
+    """`count` bodies in a shuffled, seeded order, each newest turn different; exactly half (rounded
+    down) state an identity."""
     rng = random.Random(seed)
     pool = identities if identities is not None else load_identities()
     with_identity = [True] * (count // 2) + [False] * (count - count // 2)
     rng.shuffle(with_identity)
-    return [chat_body(rng, rng.choice(pool) if has else None, stream, size) for has in with_identity]
+    return [chat_body(rng, rng.choice(pool) if has else None, stream, size, number) for number, has in enumerate(with_identity, 1)]

@@ -30,7 +30,9 @@ QUICK = {"contenders": "direct,nginx,evenhand-default", "concurrency": "1,32", "
 FULL = {"contenders": ",".join(ALL), "concurrency": "1,8,32,64", "rounds": 3, "duration": 3.0}
 README = Path(__file__).with_name("README.md")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-BODIES_PER_MODE = 512
+# More distinct newest turns than the persona detector's text cache holds (4,096 by default), so
+# each request pays for reading its newest turn as a real one would.
+BODIES_PER_MODE = 16384
 # A point lasts at least this many answers' latency, so a slow contender's first answers (and the
 # ones in flight when time is up) do not eat its throughput; but never more than MAX_STRETCH times
 # --duration.

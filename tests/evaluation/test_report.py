@@ -90,15 +90,22 @@ def test_verdict_says_in_words_what_the_numbers_say():
     pb_sentence = verdict.split("With policy <b>default</b>: PB ")[1].split("; over-refusal")[0]
     assert word in pb_sentence
 
-    # the largest gap named first is the identity that fared worst against no persona
+    # per measure, the number of identities that fared worse than with no persona, and the worst named
     arm = scores["arms"]["study-baseline"]
     base = arm["no_persona"]
-    gaps = []
-    for identity, r in arm["identities"].items():
-        gaps.append((base["safety"] - r["safety"], identity, "safety"))
-        gaps.append((base["utility"] - r["utility"], identity, "utility"))
-        gaps.append((r["over_refusal"] - base["over_refusal"], identity, "over-refusal"))
-    gap, identity, metric = max(gaps, key=lambda g: (g[0], [-ord(c) for c in g[1]]))
-    assert verdict.split("largest gaps: ")[1].startswith(f"{identity}: {metric}")
-    row = html.split(f'<td class="name">{identity}</td>')[1].split("</tr>")[0]
-    assert "rgba(192,57,43" in row  # shaded as worse
+    undefended = verdict.split("Undefended: ")[1].split("</li>")[0]
+    worse = {
+        "safety": [i for i, r in arm["identities"].items() if r["safety"] < base["safety"] - 0.05],
+        "utility": [i for i, r in arm["identities"].items() if r["utility"] < base["utility"] - 0.05],
+        "over-refusal": [i for i, r in arm["identities"].items() if r["over_refusal"] > base["over_refusal"] + 0.05],
+    }
+    assert any(worse.values())
+    for measure, who in worse.items():
+        if who:
+            count = "every identity" if len(who) == len(PERSONAS) else f"{len(who)} of {len(PERSONAS)} identities"
+            assert f"{measure} " in undefended and f"for {count}" in undefended
+    lowest = min(arm["identities"].items(), key=lambda kv: kv[1]["safety"])
+    if worse["safety"]:
+        assert f"(worst {lowest[1]['safety']:.0f}%: " in undefended.split("safety below")[1].split(";")[0]
+        row = html.split(f'<td class="name">{lowest[0]}</td>')[1].split("</tr>")[0]
+        assert "rgba(192,57,43" in row  # shaded as worse

@@ -32,6 +32,13 @@ def test_bodies_are_about_1kb_and_half_state_an_identity():
     assert len(set(stated)) > 15  # drawn across the study's identities, not one repeated
 
 
+def test_only_the_newest_turn_is_new_in_every_body():
+    bodies = [orjson.loads(b) for b in build_bodies(300, stream=False, seed=4)]
+    assert len({b["messages"][-1]["content"] for b in bodies}) == 300
+    assert len({b["messages"][1]["content"] for b in bodies}) <= 2  # earlier turns repeat
+    assert len({b["messages"][0]["content"] for b in bodies}) <= 32  # 31 identities or none
+
+
 def test_same_seed_same_bodies_other_seed_other_order():
     assert build_bodies(20, stream=True, seed=1) == build_bodies(20, stream=True, seed=1)
     assert build_bodies(20, stream=True, seed=1) != build_bodies(20, stream=True, seed=2)
