@@ -6,6 +6,7 @@ body parameters would validate and copy every request a second time on the hot p
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from proxy.auth import KeyChecker
 from proxy.config import Config
@@ -96,12 +98,15 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
                 await _learn_models(state)
             await pipeline.start()
             stack.push_async_callback(pipeline.stop)
+            gc.collect()
+            gc.freeze()  # start-up objects leave the collector's generations: full collections stay short
             yield
 
-    app = FastAPI(title="Evenhand", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = EvenhandApp(title="Evenhand", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY)
     app.state.evenhand = state
-    if config.server.max_concurrency is not None:
-        app.add_middleware(LimitMiddleware, limit=global_limit(config.server.max_concurrency), on_reject=lambda err: metrics.error(err.status, err.code))
+    limiter = global_limit(config.server.max_concurrency) if config.server.max_concurrency is not None else None
+    if limiter is not None:
+        app.add_middleware(LimitMiddleware, limit=limiter, on_reject=lambda err: metrics.error(err.status, err.code))
     passthrough = Passthrough(config)
 
     @app.exception_handler(ProxyError)
@@ -127,7 +132,10 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return internal_error(request.method, request.url.path)
+
+    def internal_error(method: str, path: str) -> Response:
+        log.exception("unexpected error on %s %s", method, path)
         metrics.error(500, "internal_error")
         return ProxyError(500, "The proxy hit an internal error; it has been logged.", code="internal_error", type="server_error").response()
 
@@ -187,6 +195,21 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
             return upstream_error_response(reply.status, reply.body, headers, upstream.name)
         return RelayResponse(relay(pipeline, exchange, reply, upstream_started, stack), stack.aclose, headers)
 
+    async def fast_chat(scope: Scope, receive: Receive, send: Send) -> None:
+        """POST /v1/chat/completions without the framework: the same handler and error mapping as
+        the exception handlers above, minus the middleware stack and dependency solving."""
+        request = Request(scope, receive)
+        try:
+            response = await chat_completions(request)
+        except ProxyError as exc:
+            response = await _proxy_error(request, exc)
+        except Exception:
+            response = internal_error("POST", CHAT_PATH)
+        await response(scope, receive, send)
+
+    # The fast path skips the app's middleware stack, so it takes the same concurrency limit itself.
+    app.fast_chat = LimitMiddleware(fast_chat, limit=limiter, on_reject=lambda err: metrics.error(err.status, err.code)) if limiter is not None else fast_chat
+
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
         state.keys.caller(request.headers.get("authorization"))
@@ -243,6 +266,25 @@ def parse_feedback(body: bytes) -> tuple[str, bool]:
     if not isinstance(data.get("correct"), bool):
         raise ProxyError(400, "Feedback needs 'correct': true or false.", param="correct", code="invalid_request_body")
     return data["id"], data["correct"]
+
+
+# Evenhand exports Prometheus metrics; FastAPI's own OpenTelemetry hooks would otherwise look up
+# the tracer provider in os.environ on every request.
+NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+CHAT_PATH = "/v1/chat/completions"
+
+
+class EvenhandApp(FastAPI):
+    """FastAPI, with the hot route served before the framework's middleware and dependency stack."""
+
+    fast_chat = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == CHAT_PATH and scope["method"] == "POST" and self.fast_chat is not None:
+            scope["app"] = self
+            await self.fast_chat(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def _learn_models(state: State) -> None:

@@ -15,9 +15,13 @@ def _serve(args: argparse.Namespace) -> int:
     if args.local_model:
         from proxy.local_model import LocalModelServer, resolve_model
 
-        name, gguf = resolve_model(args.local_model)
-        print(f"evenhand: starting the local model {name} ({gguf.name})", file=sys.stderr)
-        local = (name, LocalModelServer(gguf, threads=args.local_threads).start())
+        try:
+            name, gguf = resolve_model(args.local_model)
+            print(f"evenhand: starting the local model {name} ({gguf.name})", file=sys.stderr)
+            local = (name, LocalModelServer(gguf, threads=args.local_threads).start())
+        except RuntimeError as exc:
+            print(f"evenhand: {exc}", file=sys.stderr)
+            return 2
     try:
         config = load_config(args.config, upstream=args.upstream, local=local)
     except ConfigError as exc:
@@ -68,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (default 1)")
-    serve.add_argument("--local-model", help="also run a local model with llama.cpp: 'smollm2' (shipped) or a .gguf path")
+    serve.add_argument("--local-model", help="also run a local model with llama.cpp: 'smollm2' (shipped), 'qwen' (fetched and verified on first use) or a .gguf path")
     serve.add_argument("--local-threads", type=int, default=2, help="CPU threads for the local model")
     serve.add_argument("--policy", type=Path, action="append", default=[], help="policy file or directory (repeatable)")
     serve.set_defaults(func=_serve)

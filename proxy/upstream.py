@@ -95,7 +95,8 @@ class OpenAIUpstream:
     async def start(self) -> None:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._config.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=False, skip_auto_headers=("User-Agent",))
+            # DummyCookieJar: an upstream's Set-Cookie must never be replayed on other clients' requests.
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=False, skip_auto_headers=("User-Agent",), cookie_jar=aiohttp.DummyCookieJar())
 
     @property
     def session(self) -> aiohttp.ClientSession:
