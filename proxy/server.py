@@ -58,7 +58,7 @@ def serve(config: Config) -> None:
     # it found installed: this one, so a graceful stop exits 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     server = config.server
-    options = dict(host=server.host, port=server.port, loop="uvloop", http="httptools", access_log=False, log_level="info", timeout_graceful_shutdown=server.shutdown_grace_seconds)
+    options = dict(host=server.host, port=server.port, loop="uvloop", http="httptools", access_log=False, proxy_headers=False, log_level="info", timeout_graceful_shutdown=server.shutdown_grace_seconds)
     given_dir = multiprocess_dir()
     if given_dir:
         prepare_multiprocess_dir(given_dir)
