@@ -9,7 +9,7 @@ PORT ?= 8080
 # llama-cpp-python compiles llama.cpp from source: use both cores.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: install serve test system-deps bench
+.PHONY: install serve test system-deps bench-deps bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,9 @@ serve: install
 test: install system-deps
 	$(BIN)/pytest -q
 
-bench: install
+# The load test's contenders and driver: nginx (one proxy hop's floor) and wrk (the load generator).
+bench-deps:
+	@command -v nginx >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null; }
+
+bench: install bench-deps
 	$(BIN)/python -m loadtest.run
