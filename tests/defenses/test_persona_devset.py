@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scoring import Counts
+
 from defenses.persona import default_detector
 from proxy.wire import ChatRequest
 
@@ -23,26 +25,10 @@ DEVSET = Path(__file__).with_name("persona_devset.jsonl")
 
 
 @dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class Score(Counts):
     negatives: int = 0
     negatives_with_fp: int = 0
     mistakes: list[str] = field(default_factory=list)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     @property
     def fp_rate(self) -> float:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scoring import Counts
+
 from defenses.refusal import RefusalStream, is_refusal
 
 SET = Path(__file__).with_name("refusal_set.jsonl")
@@ -39,10 +41,7 @@ MAX_HARD_NEGATIVE_FALSE_POSITIVES = 0.05
 
 
 @dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class Score(Counts):
     tn: int = 0
 
     def add(self, label: bool, predicted: bool) -> None:
@@ -52,19 +51,6 @@ class Score:
         else:
             self.fn += label
             self.tn += not label
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def line(self, name: str) -> str:
         n = self.tp + self.fp + self.fn + self.tn
