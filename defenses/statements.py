@@ -387,14 +387,7 @@ class StatementReader:
         before = WORD.findall(view.lowered, max(0, a - 12), a)
         if before and before[-1] in _QUANTIFIERS:
             return
-        copula = _USER_COPULA.match(view.lowered, m.end())
-        if copula is None:
-            return
-        hits, end = self._walker.walk(view, copula.end(), lang, leading=True, anchor_start=a)
-        if hits:
-            hits, end = self._and_copula(view, hits, end, lang, a)
-            self._emit(view, hits, a, end, out)
-            view.user_statements.append(end)
+        self._subject_is(view, _USER_COPULA.match(view.lowered, m.end()), lang, a, out)
 
     def _and_copula(self, view: TextView, hits: list[Hit], end: int, lang: str, a: int) -> tuple[list[Hit], int]:
         """"The user identifies as a gay man and is 28": the same subject, a second description."""
@@ -454,7 +447,11 @@ class StatementReader:
         follows_user = view.user_statements and a - view.user_statements[-1] <= 400
         if not view.system or view.foreign(a) or not (follows_user or self._about_user(view, a, same_sentence=True)):
             return
-        copula = _PRONOUN_COPULA.match(view.lowered, m.end())
+        self._subject_is(view, _PRONOUN_COPULA.match(view.lowered, m.end()), lang, a, out)
+
+    def _subject_is(self, view: TextView, copula: re.Match[str] | None, lang: str, a: int, out: list[Found]) -> None:
+        """After "the user is" / "she is" (starting at `a`): the descriptions that follow, and a second
+        one joined by "and is"; remembered as a statement about the user for later pronouns."""
         if copula is None:
             return
         hits, end = self._walker.walk(view, copula.end(), lang, leading=True, anchor_start=a)

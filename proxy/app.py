@@ -28,7 +28,7 @@ from proxy.limits import LimitMiddleware, global_limit
 from proxy.openapi import chat_openapi_extra
 from proxy.passthrough import Passthrough
 from proxy.metrics import Metrics
-from proxy.observe import parse_completion
+from proxy.observe import Observation, parse_completion
 from proxy.pipeline import Pipeline
 from proxy.resend import retry_if_refused, start_probe
 from proxy.routing import Router
@@ -147,36 +147,40 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
         exchange = pipeline.prepare(raw, caller, request.headers, started)
         if passthrough.enabled:
             exchange.authorization = passthrough.authorization(exchange.request.model, request.headers, caller)
-        upstream = exchange.route.upstream
-        headers = pipeline.response_headers(exchange) if extra_headers else {}
         if exchange.stream:
-            return await _stream(exchange, headers)
+            return await _stream(exchange)
+        upstream = exchange.route.upstream
         upstream_started = time.perf_counter()
         try:
             reply = await upstream.complete(exchange.body, authorization=exchange.authorization)
         except ProxyError as err:
-            exchange.upstream_seconds = time.perf_counter() - upstream_started
-            pipeline.record(exchange, pipeline.observe_text(exchange, None), err.status)
+            failed(exchange, upstream_started, err.status)
             raise
-        exchange.upstream_seconds = time.perf_counter() - upstream_started
-        headers.update(reply.headers)
         if reply.status >= 300:
-            pipeline.record(exchange, pipeline.observe_text(exchange, None), reply.status)
-            return upstream_error_response(reply.status, reply.body, headers, upstream.name)
+            failed(exchange, upstream_started, reply.status)
+            return upstream_error_response(reply.status, reply.body, headers_for(exchange, reply.headers), upstream.name)
         parsed = parse_completion(reply.body)
         if parsed is None:
-            pipeline.record(exchange, pipeline.observe_text(exchange, None), 502)
+            failed(exchange, upstream_started, 502)
             raise ProxyError(502, f"The upstream '{upstream.name}' sent an answer that is not a chat completion.", code="upstream_malformed_response")
+        exchange.upstream_seconds = time.perf_counter() - upstream_started
         response_id, text = parsed
         observation = pipeline.observe_text(exchange, text)
         reply, observation = await retry_if_refused(pipeline, exchange, reply, observation)
         pipeline.record(exchange, observation, reply.status, response_id=response_id)
         start_probe(pipeline, exchange, observation, response_id)
-        if extra_headers:
-            headers = {**pipeline.response_headers(exchange), **reply.headers}
-        return Response(reply.body, status_code=reply.status, media_type=JSON, headers=headers)
+        return Response(reply.body, status_code=reply.status, media_type=JSON, headers=headers_for(exchange, reply.headers))
 
-    async def _stream(exchange, headers: dict[str, str]) -> Response:
+    def headers_for(exchange, upstream_headers: dict[str, str]) -> dict[str, str]:
+        """Ours (after every defense, the retry included, has acted), then the upstream's passed-on ones."""
+        return {**pipeline.response_headers(exchange), **upstream_headers} if extra_headers else upstream_headers
+
+    def failed(exchange, upstream_started: float, status: int) -> None:
+        """Record a request whose upstream failed: there is no answer to observe."""
+        exchange.upstream_seconds = time.perf_counter() - upstream_started
+        pipeline.record(exchange, Observation(), status)
+
+    async def _stream(exchange) -> Response:
         upstream = exchange.route.upstream
         upstream_started = time.perf_counter()
         stack = AsyncExitStack()
@@ -184,14 +188,12 @@ def create_app(config: Config, pipeline_factory=None) -> FastAPI:
             reply = await stack.enter_async_context(upstream.stream(exchange.body, authorization=exchange.authorization))
         except ProxyError as err:
             await stack.aclose()
-            exchange.upstream_seconds = time.perf_counter() - upstream_started
-            pipeline.record(exchange, pipeline.observe_text(exchange, None), err.status)
+            failed(exchange, upstream_started, err.status)
             raise
-        headers.update(reply.headers)
+        headers = headers_for(exchange, reply.headers)
         if reply.status >= 300:
             await stack.aclose()
-            exchange.upstream_seconds = time.perf_counter() - upstream_started
-            pipeline.record(exchange, pipeline.observe_text(exchange, None), reply.status)
+            failed(exchange, upstream_started, reply.status)
             return upstream_error_response(reply.status, reply.body, headers, upstream.name)
         return RelayResponse(relay(pipeline, exchange, reply, upstream_started, stack), stack.aclose, headers)
 

@@ -168,12 +168,12 @@ class Pipeline:
         """Stage 5 for one answer: feed it text as it passes, then `finish()`; None when not observing."""
         return self.observe(exchange.expected) if self.observe is not None else None
 
-    def observe_text(self, exchange: Exchange, text: str | None) -> Observation:
+    def observe_text(self, exchange: Exchange, text: str) -> Observation:
         """Stage 5 for a whole answer."""
-        observer = self.observer(exchange) if text is not None else None
+        observer = self.observer(exchange)
         if observer is None:
             return Observation()
-        observer(text)  # type: ignore[arg-type]
+        observer(text)
         return observer.finish()
 
     def record(self, exchange: Exchange, observation: Observation, status: int, response_id: str | None = None) -> None:

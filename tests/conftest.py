@@ -1,18 +1,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import REPO, Server, start_fake_upstream, start_proxy
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("EVENHAND_SHARED", REPO.parent / "shared")).resolve()
+from tests.paths import shared_dir
+from tests.servers import Server, start_fake_upstream, start_proxy
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.paths import REPO
 START_TIMEOUT = 60.0
 
 
@@ -91,3 +91,11 @@ def start_llama_server(model: Path, threads: int = 1, ctx: int = 2048) -> Server
 
     local = LocalModelServer(model, threads=threads, ctx=ctx, port=free_port())
     return Server(local.argv, "Uvicorn running on", local.port)
+
+
+def start_proxy_with_config(path: Path, config: dict, *args: str, env: dict[str, str] | None = None) -> Server:
+    """Write `config` to `path` as YAML (keys in the order given) and start a proxy with it."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return start_proxy("--config", str(path), *args, env=env)

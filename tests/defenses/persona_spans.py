@@ -7,10 +7,10 @@ and get correct offsets, without depending on the detector itself.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from defenses.types import PersonaAttribute, PersonaContext
 from proxy.wire import ChatRequest
+from tests.paths import shared_dir
 
 
 def stated(
@@ -64,15 +64,6 @@ def app_asserted(axis: str, value: str) -> PersonaAttribute:
 
 def request(*messages: dict, **fields) -> ChatRequest:
     return ChatRequest.model_validate({"model": "gpt-4o-mini", "messages": list(messages), **fields})
-
-
-def shared_dir() -> Path:
-    import os
-
-    env = os.environ.get("EVENHAND_SHARED")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / ".." / "shared"
 
 
 def study_identities() -> list[tuple[str, str]]:

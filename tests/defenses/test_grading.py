@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defenses.grading import MAX_GRADED_CHARS, Expected, extract_answer, grade
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("EVENHAND_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared"
+from tests.paths import shared_dir
 
 
 # --- specs --------------------------------------------------------------------------------------

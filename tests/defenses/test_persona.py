@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +11,9 @@ from hypothesis import strategies as st
 from defenses.persona import PersonaDetector, default_detector, parse_app_persona
 from defenses.types import PersonaAttribute
 from proxy.wire import ChatRequest, Message
+from tests.paths import shared_dir
 
-SHARED = Path(os.environ.get("EVENHAND_SHARED") or Path(__file__).resolve().parents[2] / ".." / "shared")
+SHARED = shared_dir()
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from defenses.persona import PersonaDetector
 from defenses.taxonomy import Taxonomy, load_taxonomy
+from tests.paths import shared_dir
 
-SHARED = Path(os.environ.get("EVENHAND_SHARED") or Path(__file__).resolve().parents[2] / ".." / "shared")
+SHARED = shared_dir()
 PERSONAS = SHARED / "datasets" / "personas.json"
 
 STUDY_KEYS = {

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from evaluation import datasets as ds
 from evaluation.command import run
 from evaluation.personas import Persona
 from evaluation.runner import Arm, ClientConfig, Job
-from tests.servers import Server, start_proxy
+from tests.servers import Server, start_proxy_with_config
 
 pytestmark = pytest.mark.model
 
@@ -35,8 +34,7 @@ def eval_proxy(llama_url: str, tmp_path_factory) -> Iterator[Server]:
         "models": {"smollm2": {"upstream": "local"}},
     }
     path = tmp_path_factory.mktemp("eval-proxy") / "evenhand.yaml"
-    path.write_text(yaml.safe_dump(config))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 

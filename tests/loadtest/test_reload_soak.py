@@ -7,15 +7,14 @@ import asyncio
 import yaml
 
 from loadtest.reload_soak import BASELINE, config_for, soak
-from tests.servers import start_proxy
+from tests.servers import start_proxy_with_config
 
 
 def test_reloads_under_load_fail_nothing_and_mix_nothing(fake_upstream, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text(yaml.safe_dump(BASELINE))
     config = tmp_path / "evenhand.yaml"
-    config.write_text(yaml.safe_dump(config_for(f"{fake_upstream.url}/v1", policy)))
-    proxy = start_proxy("--config", str(config))
+    proxy = start_proxy_with_config(config, config_for(f"{fake_upstream.url}/v1", policy))
     try:
         result = asyncio.run(soak(proxy.url, policy, reloads=12, concurrency=4))
     finally:

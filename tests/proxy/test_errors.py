@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import yaml
 
-from tests.servers import Server, free_port, start_proxy
+from tests.servers import Server, free_port, start_proxy_with_config
 
 KEY = "sk-evenhand-test-key"
 
@@ -36,8 +35,7 @@ def configured_proxy(fake_upstream: Server, tmp_path_factory) -> Iterator[Server
         },
     }
     path: Path = tmp_path_factory.mktemp("cfg") / "evenhand.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 

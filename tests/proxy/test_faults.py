@@ -19,11 +19,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import yaml
 
 from tests.proxy.blackhole import blackhole
 from tests.proxy.flaky_upstream import start_flaky_upstream
-from tests.servers import Server, free_port, start_proxy
+from tests.servers import Server, free_port, start_proxy_with_config
 
 CONNECT = 1.0
 READ = 1.5
@@ -68,8 +67,7 @@ def faulty_proxy(flaky: Server, backup: Server, tmp_path_factory) -> Iterator[Se
             },
         }
         path = tmp_path_factory.mktemp("cfg") / "faults.yaml"
-        path.write_text(yaml.safe_dump(config))
-        server = start_proxy("--config", str(path))
+        server = start_proxy_with_config(path, config)
         yield server
         server.stop()
 
@@ -175,8 +173,7 @@ def retrying_proxy(flaky: Server, tmp_path_factory) -> Iterator[Server]:
         "default_upstream": "default",
     }
     path = tmp_path_factory.mktemp("cfg") / "retrying.yaml"
-    path.write_text(yaml.safe_dump(config))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 

@@ -11,14 +11,13 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
-import yaml
 
 from proxy.config import UpstreamConfig
 from proxy.errors import ProxyError
 from proxy.limits import ConcurrencyLimit, LimitedUpstream, global_limit, limited
 from proxy.upstream import OpenAIUpstream
 from tests.proxy.flaky_upstream import start_flaky_upstream
-from tests.servers import Server, start_proxy
+from tests.servers import Server, start_proxy_with_config
 
 
 
@@ -115,8 +114,7 @@ def limited_proxy(flaky: Server, tmp_path_factory) -> Iterator[Server]:
         "models": {"narrow": {"upstream": "one", "upstream_model": "drip:100:0.05"}, "narrow-plain": {"upstream": "one", "upstream_model": "plain"}, "wide": {"upstream": "other", "upstream_model": "drip:100:0.05"}, "wide-plain": {"upstream": "other", "upstream_model": "plain"}},
     }
     path = tmp_path_factory.mktemp("cfg") / "limits.yaml"
-    path.write_text(yaml.safe_dump(config))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
-import yaml
 
 from proxy.local_model import smollm2_gguf
-from tests.servers import Server, start_llama_server, start_proxy
+from tests.servers import Server, start_llama_server, start_proxy_with_config
 
 pytestmark = pytest.mark.model
 
@@ -27,8 +26,7 @@ def llama() -> Iterator[Server]:
 def model_proxy(llama: Server, tmp_path_factory) -> Iterator[Server]:
     config = {"upstreams": {"local": {"base_url": f"{llama.url}/v1"}}, "models": {"smollm2": {"upstream": "local"}}}
     path = tmp_path_factory.mktemp("cfg") / "model.yaml"
-    path.write_text(yaml.safe_dump(config))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 

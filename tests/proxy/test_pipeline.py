@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.servers import Server, start_proxy
+from tests.servers import Server, start_proxy_with_config
 
 ADMIN = "sk-admin-pipeline"
 USER_KEY = "sk-user-pipeline"
@@ -44,8 +44,7 @@ def pipeline_proxy(fake_upstream: Server, tmp_path_factory) -> Iterator[Server]:
         "policies": [str(root / "retry.yaml"), "policies/default.yaml"],
     }
     path = root / "evenhand.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 

@@ -21,7 +21,7 @@ from proxy.metrics_app import MetricsServer
 from proxy.passthrough import Passthrough
 from tests.proxy.blackhole import blackhole
 from tests.proxy.flaky_upstream import start_flaky_upstream
-from tests.servers import Server, free_port, start_proxy
+from tests.servers import Server, free_port, start_proxy, start_proxy_with_config
 
 UPSTREAM_KEY = "sk-upstream-secret-7f3a9c"
 LITELLM_KEY = "sk-litellm-secret-51b2e8"
@@ -161,8 +161,7 @@ def keyed_proxy(real: Server, tmp_path_factory) -> Iterator[Server]:
             },
         }
         path = tmp_path_factory.mktemp("cfg") / "keys.yaml"
-        path.write_text(yaml.safe_dump(config))
-        server = start_proxy("--config", str(path))
+        server = start_proxy_with_config(path, config)
         yield server
         server.stop()
 
@@ -219,8 +218,7 @@ def passthrough_proxy(real: Server, tmp_path_factory) -> Iterator[Server]:
         },
     }
     path = tmp_path_factory.mktemp("cfg") / "passthrough.yaml"
-    path.write_text(yaml.safe_dump(config))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 
@@ -266,8 +264,7 @@ def test_metrics_port_moves_metrics_off_the_api_port(real, tmp_path_factory):
     metrics_port = free_port()
     config = {"server": {"metrics_port": metrics_port}, "upstreams": {"ok": {"base_url": f"{real.url}/v1"}}, "models": {"m": {"upstream": "ok", "upstream_model": "plain"}}}
     path = tmp_path_factory.mktemp("cfg") / "metrics.yaml"
-    path.write_text(yaml.safe_dump(config))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     try:
         assert httpx.post(f"{server.url}/v1/chat/completions", json=chat("m"), timeout=30).status_code == 200
         assert httpx.get(f"{server.url}/metrics").status_code == 404

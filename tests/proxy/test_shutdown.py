@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import yaml
 
 from tests.proxy.flaky_upstream import start_flaky_upstream
-from tests.servers import Server, start_proxy
+from tests.servers import Server, start_proxy_with_config
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +27,7 @@ def flaky() -> Iterator[Server]:
 def proxy_with(flaky: Server, tmp_path, **server_config) -> Server:
     config = {"server": server_config, "upstreams": {"u": {"base_url": f"{flaky.url}/v1"}}, "default_upstream": "u"}
     path = tmp_path / "evenhand.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return start_proxy("--config", str(path))
+    return start_proxy_with_config(path, config)
 
 
 class InFlight:

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
-import yaml
 
-from tests.servers import Server, start_proxy
+from tests.servers import Server, start_proxy_with_config
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +21,7 @@ def litellm_proxy(fake_upstream: Server, tmp_path_factory) -> Iterator[Server]:
         },
     }
     path = tmp_path_factory.mktemp("cfg") / "litellm.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    server = start_proxy("--config", str(path))
+    server = start_proxy_with_config(path, config)
     yield server
     server.stop()
 
