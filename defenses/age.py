@@ -10,8 +10,15 @@ The bands come from the taxonomy's age values (`ages: [lowest, highest]`); the b
 
 A stated age falls in the narrowest band that holds it. Decades use a representative age: "in my
 20s" is 25, "early" 22, "late" 28 ("in my 60s" -> 65 -> senior_citizen, "early 60s" -> middle_aged).
-School grades map to grade + 5 years ("in 10th grade" -> 15). A birth year counts from this year.
-Languages: English (digits and number words), Spanish, French and German (digits and number words).
+School grades map to grade + 5 years ("in 10th grade" -> 15). A birth year counts from this year
+("born in '88" is 1988, "in '05" 2005); a birth decade ("born in the 90s") gives a band only when the
+whole decade falls in one. A birthday close enough to name ("I'm turning 42 next week", "I turn 65 in
+May", "I'll be 40 soon") counts as the age named: people already speak of themselves by it; one
+years away ("I'll be 65 in 10 years", "by then") is no statement of age now. Retirement without an age ("I'm
+retired", "Retired, and bored") counts as 65, the age "retiree" stands for; "retired at 81" as 81.
+Languages: English (digits and number words, "fourty" and "ninty" too), Spanish, French and German
+(digits and number words). Whose age it is, and whether it is current, is decided by the reader that
+found the statement (defenses.age_statements).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ _FR_TENS = {20: "vingt", 30: "trente", 40: "quarante", 50: "cinquante", 60: "soi
 _DE_UNITS = "null eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn vierzehn fünfzehn sechzehn siebzehn achtzehn neunzehn".split()
 _DE_TENS = {20: "zwanzig", 30: "dreißig", 40: "vierzig", 50: "fünfzig", 60: "sechzig", 70: "siebzig", 80: "achtzig", 90: "neunzig"}
 _ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
+_EN_MISSPELT_TENS = {40: "fourty", 90: "ninty"}  # as often written
 _DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90}
 
 
@@ -45,6 +53,12 @@ def number_words(lang: str) -> dict[str, int]:
             for unit in range(1, 10):
                 for sep in ("-", " ", ""):
                     words[f"{w}{sep}{_EN_UNITS[unit]}"] = tens + unit
+        for tens, w in _EN_MISSPELT_TENS.items():
+            words[w] = tens
+            for unit in range(1, 10):
+                for sep in ("-", " ", ""):
+                    words[f"{w}{sep}{_EN_UNITS[unit]}"] = tens + unit
+        words["ninteen"] = 19
         words["a hundred"] = words["one hundred"] = words["hundred"] = 100
     elif lang == "es":
         words.update({w: i for i, w in enumerate(_ES_UNITS)})
@@ -91,6 +105,16 @@ _EN_BARE_FOLLOW = (
     r"(?=\s*(?:$|[.,;:!?)\]\n\u2014\u2013]|-(?!\d)|\s-\s|(?:and|but|so|now|this|today|yet|too|already|myself|going|"
     r"turning|with|though|btw|lol|haha|soon|next|male|female|[mf])(?![\w/])))"
 )
+# After "over 65", "about 40": the same, and a few more words; not "about 8 months", "almost 30 years into".
+_EN_COMPARED_FOLLOW = (
+    r"(?=\s*(?:$|[.,;:!?)\]\n\u2014\u2013]|-(?!\d)|\s-\s|(?:and|but|so|now|this|today|yet|too|already|myself|going|"
+    r"turning|with|though|btw|lol|haha|soon|next|male|female|in|on|at|from|who|living|here|[mf])(?![\w/])))"
+)
+# Things counted or measured, not years of age: "turned 90 degrees", "I'll turn 5 pages".
+_UNITS = (
+    r"(?:degrees?|°|percent|pages?|cards?|points?|times|seconds?|secs?|minutes?|mins?|hours?|hrs|days?|weeks?|months?|"
+    r"dollars?|bucks|euros?|pounds?|lbs?|kilos?|kg|miles?|km|feet|foot|ft|laps?|steps?|people|kids|children)(?![\w])"
+)
 _DE_BARE_FOLLOW = r"(?=\s*(?:$|[.,;:!?)\]\n\u2014\u2013]|(?:und|aber|jetzt|jahre|geworden)(?![\w])))"
 
 
@@ -99,17 +123,17 @@ def _en_patterns() -> tuple[str, str]:
     decade = r"(?P<q>early|mid|mid-|late)?[\s-]*(?P<d>\d0\s*['’]?s|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|teens)"
     ordinal = "|".join(_ORDINALS)
     inner = (
-        rf"{num}\s*(?:-\s*|\s+)?(?:years?|yrs?|yr)\.?[\s-]*old(?![\w])"
+        rf"{num}\s*(?:-\s*|\s+)?(?:years?|yrs?|yr)\.?[\s-]*(?:old|young)(?![\w])"
         rf"|{_num('en', 'n5')}\s*(?:years?|yrs?)\s+of\s+age(?![\w])"
-        rf"|(?P<n2>\d{{1,3}})\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?![\w/])"
+        rf"|(?P<n2>\d{{1,3}})\s*-?\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?![\w/])"
         rf"|(?P<g>\d{{1,2}})(?:st|nd|rd|th)[\s-]*grader(?![\w])|(?P<gw>{ordinal})[\s-]*grader(?![\w])"
     )
     leading = (
-        rf"in\s+(?:my|his|her|their|our)\s+{decade}(?![\w])"
+        rf"in\s+(?:my|his|her|their|our)\s+{decade}(?![\w]|-[a-z])"
         rf"|(?P<q2>early|mid|late)?[\s-]*(?P<d2>\d0\s*['’]?s){_EN_BARE_FOLLOW}"
         rf"|in\s+(?:the\s+)?(?:(?P<g2>\d{{1,2}})(?:st|nd|rd|th)|(?P<gw2>{ordinal}))\s+grade(?![\w])"
         rf"|(?P<cmp>over|under|almost|nearly|about|around|roughly|past|above|below|barely|just)\s+"
-        rf"(?:the\s+age\s+of\s+)?{_num('en', 'n3')}(?:\s*(?:years?|yrs?)(?:\s+old)?)?(?![\w%'’])"
+        rf"(?:the\s+age\s+of\s+)?{_num('en', 'n3')}(?:\s*(?:years?|yrs?)\s+old(?![\w])|(?![\w%'’]){_EN_COMPARED_FOLLOW})"
         rf"|{_num('en', 'n4')}(?:\s*(?:years?|yrs?)(?:\s+old)?)?{_EN_BARE_FOLLOW}"
     )
     return inner, leading
@@ -136,28 +160,89 @@ def _de_patterns() -> tuple[str, str]:
 
 _PATTERNS = {"en": _en_patterns, "es": _es_patterns, "fr": _fr_patterns, "de": _de_patterns}
 
-# Whole statements of age that are not "I am <age>": "tengo 70 años", "j'ai 70 ans", "I just turned
-# 65", "I was born in 1950", "At 72, I ...".
-_STATEMENTS = {
-    "en": (
-        r"(?<![\w'’])i\s+(?:just\s+|recently\s+|only\s+)?turned\s+{num}(?![\w%'’])"
-        r"|(?<![\w'’])i\s*(?:am|['’]m|m)\s+turning\s+{num}\s+(?:next|this|in|soon|tomorrow)(?![\w])(?P<minus1>)"
-        r"|(?<![\w'’])i\s+turn\s+{num}\s+(?:next|this|in|soon|tomorrow)(?![\w])(?P<minus1b>)"
-        r"|(?<![\w'’])i\s+was\s+born\s+in\s+(?P<y>(?:19|20)\d\d)(?![\w])"
+# A birthday near enough to name: "next week", "in May", "soon"; not "in 10 years", "in 2030".
+_SOON = (
+    r"(?=\s+(?:(?:next|this|soon|tomorrow|tonight|today|on|later\s+this|at\s+the\s+end)(?![\w])|"
+    r"in\s+(?!(?:(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a\s+few|few|several|a\s+couple\s+of|couple\s+of)"
+    r"\s+(?:more\s+)?(?:years?|decades?)|(?:19|20)\d\d)(?![\w]))))"
+)
+_SOON_OR_END = r"(?:" + _SOON + r"|(?=\s*(?:$|[.,;:!?)\n\u2014\u2013]|(?:and|but|so)(?![\w]))))"
+# "I turned 40" now, not "I turned 40 in 2010" or "two years ago"; not "turned 90 degrees".
+_TURNED = r"(?![\w%'’°])(?!\s*-?\s*" + _UNITS + r")(?!\s+in\s+(?:19|20)\d\d)(?!\s+(?:[\w-]+\s+)?(?:years?|decades?)\s+ago)"
+# After a sentence-opening fragment: a boundary or the next part of the sentence, not a noun it describes.
+_FRAGMENT_END = (
+    r"(?=\s*(?:$|[.,;:!)\]\n\u2014\u2013(]|-\s|(?:and|but|so|now|here|with|last|this|yesterday|today|on|in|ugh|lol|"
+    r"haha|myself|too|already|btw|though|yet|&)(?![\w])))"
+)
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_BIRTH = (
+    r"(?:in\s+|on\s+)?(?:" + _MONTHS + r"\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?)?"
+    r"(?:(?P<y>(?:19|20)\d\d)|['’](?P<yy>\d\d)|the\s+(?:(?P<bq>early|mid|late)[\s-]*)?"
+    r"(?P<bd>(?:19|20)?\d0\s*['’]?s|fifties|sixties|seventies|eighties|nineties))(?![\w'’])"
+)
+_RETIREMENT_AGE = 65
+
+# The English statements by the words they start with, so that each start word ("I'm", "I just",
+# "I'll", "I was") tries only its own: "I'm" is in many texts, and most of its statements are no age.
+_EN_STATEMENT_FORMS = {
+    "i am": (
+        r"i\s*(?:am|['’]m|m)\s+(?:(?:(?:just|finally|officially|also)\s+)?turning\s+{num}" + _SOON_OR_END +
+        r"|(?:about|going)\s+to\s+turn\s+{num}" + _SOON_OR_END +
+        r"|(?:going\s+to|gonna)\s+(?:be|turn)\s+{num}(?:\s+years?\s+old)?" + _SOON + r")"
     ),
+    "i turned": (
+        r"i\s+(?:(?:just|recently|only|finally|officially|already)\s+)?turned\s+{num}" + _TURNED +
+        r"|i\s+(?:(?:also|finally)\s+)?turn\s+{num}" + _SOON_OR_END
+    ),
+    "i will": r"i\s*(?:['’]\s*ll|\s+will)\s+(?:be|turn)\s+{num}(?:\s+years?\s+old)?" + _SOON,
+    "i was": r"i\s+was\s+born\s+" + _BIRTH,
+}
+
+# Whole statements of age that are not "I am <age>": "tengo 70 años", "j'ai 70 ans", "I just turned
+# 65", "I was born in 1950", "I'll be 40 soon". Each {num} becomes a number group of its own.
+_STATEMENTS = {
+    "en": r"(?<![\w'’])(?:" + "|".join(_EN_STATEMENT_FORMS.values()) + ")",
     "es": (
         r"(?<![\w])(?:yo\s+)?(?:ya\s+|también\s+)?tengo\s+{num}\s+años(?:\s+de\s+edad)?(?!\s+de(?![\w]))(?![\w])"
+        r"|(?<![\w])(?:yo\s+)?(?:ya\s+)?(?:cumplo|cumplí|cumpliré|voy\s+a\s+cumplir|acabo\s+de\s+cumplir)\s+{num}(?:\s+años)?"
+        r"(?=\s*(?:$|[.,;:!?)\n]|(?:el|este|esta|mañana|pronto|hoy|ayer|y|pero|la\s+semana|el\s+mes|en\s+(?:enero|febrero|"
+        r"marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))(?![\w])))"
         r"|(?<![\w])nací\s+en\s+(?P<y>(?:19|20)\d\d)(?![\w])"
     ),
     "fr": (
-        r"(?<![\w])j['’]\s*ai\s+(?:déjà\s+)?{num}\s+ans(?!\s+d(?:e|['’]))(?![\w])"
+        r"(?<![\w])j['’]\s*(?:ai\s+(?:déjà\s+|eu\s+)?|aurai\s+)?{num}\s+ans(?!\s+d(?:e|['’]))(?![\w])"
+        r"|(?<![\w])je\s+(?:vais\s+avoir|fête\s+mes)\s+{num}\s+ans(?!\s+d(?:e|['’]))(?![\w])"
         r"|(?<![\w])je\s+suis\s+née?\s+en\s+(?P<y>(?:19|20)\d\d)(?![\w])"
     ),
     "de": (
         r"(?<![\w])ich\s+(?:bin|wurde)\s+(?P<y>(?:19|20)\d\d)\s+geboren(?![\w])"
         r"|(?<![\w])ich\s+bin\s+(?:im\s+jahr\s+)?(?P<y2>(?:19|20)\d\d)\s+geboren(?![\w])"
+        r"|(?<![\w])ich\s+werde\s+(?:(?:bald|morgen|übermorgen|demnächst|nächste[nrs]?\s+\w+|im\s+\w+|dieses\s+jahr)\s+)?"
+        r"{num}(?:\s+jahre(?:\s+alt)?)?(?=\s*(?:$|[.,;:!?)\n]|(?:und|aber)(?![\w])))"
+        r"|(?<![\w])ich\s+bin\s+(?:(?:gerade|kürzlich|gestern|eben|letzte\s+woche|vor\s+kurzem)\s+)?{num}(?:\s+jahre(?:\s+alt)?)?\s+geworden(?![\w])"
     ),
 }
+
+# Sentence openings without a subject, the speaker's by default: "Just turned 30, single", "Turning 42
+# next week and ...", "Born in '88", "Late twenties, ...". (Retirement is read by `retired_at`.)
+_FRAGMENTS = {
+    "en": (
+        r"(?:(?:just|recently|finally|officially|only)\s+)?turned\s+{num}" + _TURNED + _FRAGMENT_END +
+        r"|(?:(?:just|soon|officially|almost|nearly)\s+)?turning\s+{num}" + _SOON_OR_END +
+        r"|born\s+" + _BIRTH + _FRAGMENT_END +
+        r"|(?P<q>early|mid|late)[\s-]*(?P<d>\d0\s*['’]?s|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)"
+        + _FRAGMENT_END
+    ),
+}
+
+# "retired", "retired early at 55": what may follow it when it says the speaker is retired (not "I
+# retired the old server", "a retired Marine").
+_RETIRED = (
+    r"retired(?:\s+early)?(?:\s+(?:now\s+)?at\s+(?:the\s+age\s+of\s+|age\s+)?{num}(?![\w%'’]))?"
+    r"(?=\s*(?:$|[.,;:!)\]\n\u2014\u2013(]|-\s|(?:now|and|but|so|after|from|since|last|this|recently|early|in|on|with|"
+    r"too|already|myself|lol|though|btw|for|a\s+(?:few|couple|year|month|week|decade)|(?:\d+|two|three|four|five|six|"
+    r"several|many)\s+(?:years?|months?))(?![\w])))"
+)
 
 
 class AgeReader:
@@ -177,6 +262,8 @@ class AgeReader:
             self._inner[lang] = re.compile(inner)
             self._leading[lang] = re.compile(f"{inner}|{leading}")
             self._statements[lang] = re.compile(_fill_numbers(_STATEMENTS[lang], lang))
+        self._fragments = {lang: re.compile(_fill_numbers(source, lang)) for lang, source in _FRAGMENTS.items()}
+        self._retired = re.compile(_fill_numbers(_RETIRED, "en"))
 
     @property
     def enabled(self) -> bool:
@@ -206,14 +293,51 @@ class AgeReader:
     def statement_regex(self, lang: str) -> re.Pattern[str] | None:
         return self._statements.get(lang) if self._bands else None
 
+    def statement_forms(self, lang: str) -> dict[str, str]:
+        """The statement regex of `lang` split by the words its forms start with (English: "i am",
+        "i turned", "i will", "i was"), as pattern sources; one form, "", for the other languages."""
+        if not self._bands:
+            return {}
+        if lang == "en":
+            return {start: _fill_numbers(source, lang) for start, source in _EN_STATEMENT_FORMS.items()}
+        return {"": self._statements[lang].pattern} if lang in self._statements else {}
+
     def statement_value(self, m: re.Match[str], lang: str) -> str | None:
         return self._value_of(m, lang)
+
+    def fragment_regex(self, lang: str) -> re.Pattern[str] | None:
+        """Subjectless sentence openings that state an age ("Just turned 30", "Born in '88")."""
+        return self._fragments.get(lang) if self._bands else None
+
+    def retired_at(self, lowered: str, pos: int) -> tuple[str, int] | None:
+        """"retired", "retired at 81" starting at `pos`, said of oneself: (age value, end)."""
+        m = self._retired.match(lowered, pos) if self._bands else None
+        if m is None:
+            return None
+        n = self._number(m.group("n"), "en") if m.group("n") else _RETIREMENT_AGE
+        value = self.value_for(n) if n is not None and 1 <= n <= 120 else None
+        return (value, m.end()) if value else None
+
+    @staticmethod
+    def number_span(m: re.Match[str]) -> tuple[int, int]:
+        """Where the age itself (number, year or decade) is in a statement matched by these regexes."""
+        for name in ("y", "y2", "yy", "bd", "d", *_NUMBER_GROUPS):
+            try:
+                if m.group(name):
+                    return m.span(name)
+            except IndexError:
+                continue
+        return m.span()
 
     def _value_of(self, m: re.Match[str], lang: str) -> str | None:
         groups = m.groupdict()
         year = groups.get("y") or groups.get("y2")
         if year:
             return self.value_for(datetime.date.today().year - int(year))
+        if groups.get("yy"):
+            return self.value_for(_this_year() - _full_year(int(groups["yy"])))
+        if groups.get("bd"):
+            return self._born_in_decade(groups["bd"], groups.get("bq"))
         if groups.get("d") or groups.get("d2"):
             return self.value_for(_decade_age(groups.get("d") or groups["d2"], groups.get("q") or groups.get("q2")))
         grade = groups.get("g") or groups.get("g2")
@@ -230,9 +354,20 @@ class AgeReader:
         n = self._number(raw, lang) if raw else None
         if n is None or not 1 <= n <= 120:
             return None
-        if groups.get("minus1") is not None or groups.get("minus1b") is not None:
-            n -= 1
         return self.value_for(n)
+
+    def _born_in_decade(self, decade: str, qualifier: str | None) -> str | None:
+        """"born in the 90s": a band only if everyone born in that (part of the) decade is in it now."""
+        decade = decade.replace(" ", "").replace("'", "").replace("’", "")
+        if decade in _DECADES:
+            start = 1900 + _DECADES[decade]
+        else:
+            digits = decade.rstrip("s")
+            start = int(digits) if len(digits) == 4 else 1900 + int(digits)
+        first, last = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(qualifier or "", (0, 9))
+        year = _this_year()
+        oldest, youngest = self.value_for(year - start - first), self.value_for(year - start - last)
+        return oldest if oldest == youngest else None
 
     def _compared(self, comparison: str, n: int) -> str | None:
         if comparison in ("under", "below"):
@@ -258,12 +393,23 @@ class AgeReader:
         return None
 
 
-_NUMBER_GROUPS = ("n", "n2", "n4", "n5", "n6", "n7", "n8")
+_NUMBER_GROUPS = ("n", "n2", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", "n12")
+
+
+def _this_year() -> int:
+    return datetime.date.today().year
+
+
+def _full_year(yy: int) -> int:
+    """'88 -> 1988, '05 -> 2005: a two-digit birth year is in the last hundred years."""
+    year = _this_year()
+    full = year - year % 100 + yy
+    return full if full <= year else full - 100
 
 
 def _fill_numbers(pattern: str, lang: str) -> str:
     """Each {num} placeholder becomes a number group of its own name (n, n6, n7, ...)."""
-    names = iter(("n", "n6", "n7", "n8"))
+    names = iter(("n", "n6", "n7", "n8", "n9", "n10", "n11", "n12"))
     while "{num}" in pattern:
         pattern = pattern.replace("{num}", _num(lang, next(names)), 1)
     return pattern

@@ -18,7 +18,7 @@ WORD = re.compile(r"[\w'’]+")
 
 _LET_SAY = re.compile(r"let['’]?s\s+say|what\s+if|as\s+if|as\s+though|even\s+if|only\s+if|in\s+case|pretend|imagine|suppose")
 _FICTION = re.compile(
-    r"\b(?:role[\s-]?play\w*|story|stories|poem|novel|screenplay|script|fanfic|fan\s+fiction|in\s+which|dialogue|"
+    r"\b(?:role[\s-]?play\w*|(?<!long\s)story(?!\s+short)|stories|poem|novel|screenplay|script|fanfic|fan\s+fiction|in\s+which|dialogue|"
     r"monologue|scenario|fictional|pretend\w*|imagine|character)\b"
 )
 _SPEECH_VERBS = (
@@ -125,6 +125,9 @@ def sentence_initial(view: TextView, a: int) -> bool:
     return all(w in DISCOURSE for w in WORD.findall(lowered, clause_start, a))
 
 
+_TRAVEL_PARTICIPLES = frozenset("traveling travelling going moving heading flying visiting relocating studying living working".split())
+
+
 def as_after_first_person(lowered: str, sent_start: int, a: int, words: list[str]) -> bool:
     """"I'm asking as a mother", "speaking as a Black woman", "for me as a senior"; not "I see him as
     a brother", "I worked as a nurse", "answer as a Muslim would". `words`: the clause before "as"."""
@@ -138,6 +141,8 @@ def as_after_first_person(lowered: str, sent_start: int, a: int, words: list[str
     if last in _AS_EXCLUDED or (last.endswith("ed") and last != "registered"):
         return False
     pronouns = [w for w in WORD.findall(lowered, sent_start, a) if w in PERSONAL]
+    if not pronouns and words[0] in _TRAVEL_PARTICIPLES and words[0] == WORD.findall(lowered, sent_start, a)[0]:
+        return True  # "Traveling to Kyoto in May as a solo Black woman, ...": the speaker's own trip
     if not pronouns or pronouns[-1] not in FIRST_PERSON_SUBJECTS:
         return False
     return not PAST.search(lowered, sent_start, a)

@@ -54,7 +54,7 @@ class PersonaDetector:
         walker = PhraseWalker(taxonomy, ages)
         self._prefilter = Prefilter(taxonomy, walker.plural_forms)
         self._statements = StatementReader(taxonomy, ages, walker)
-        self._profiles = ProfileReader(taxonomy, ages)
+        self._profiles = ProfileReader(taxonomy, ages, walker)
 
     def detect(self, request: ChatRequest, app: tuple[PersonaAttribute, ...] = ()) -> PersonaContext:
         """The request's persona: app-asserted attributes first, then those stated in its messages."""
@@ -120,7 +120,10 @@ class PersonaDetector:
         view = TextView(text, lowered, source == "system")
         found: list[Found] = []
         self._statements.read(view, found, statement_windows)
-        if profile_windows:
+        if view.system:
+            self._profiles.read(view, found, profile_windows, statement_windows)
+            self._profiles.read_descriptions(view, found, statement_windows)
+        elif profile_windows:
             self._profiles.read(view, found, profile_windows)
         if not found:
             return ()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from defenses.age import AgeReader
 from defenses.context import bounds
 from defenses.lexicon import LEXICONS, Lexicon
-from defenses.phrases import phrase_regex, plural
+from defenses.phrases import expansions, phrase_regex, plural
 from defenses.taxonomy import LANGUAGES, Taxonomy
 from defenses.textview import TextView
 from defenses.wordlist_regex import compile_words, fold_match, spelling_variants
@@ -67,10 +67,13 @@ _WORD_STARTS = re.compile(r"(?<![\w'’])[\w'’]")
 _HYPHENATED = re.compile(r"[\w'’]+(?:-[\w'’]+)+")
 SPACES = re.compile(r"[ \t\u00a0]*")
 _TO_BE = re.compile(r"\s+to\s+be(?![\w])")
+_RELATIVE_CONTRACTIONS = frozenset(("who's", "who’s"))
+_BEEN = re.compile(r"\s+(?:always\s+|long\s+)?been(?![\w])")
+_SOMEONE = frozenset("someone somebody person individual one".split())
 _RELATIVE_COPULA = re.compile(r"\s+(?:is|am|['’]s|es|est|ist)(?![\w])")
 _NP_OPENERS = frozenset(
     "a an someone somebody one fellow devout proud practicing practising lifelong openly registered "
-    "un una une ein eine einer".split()
+    "un una une ein eine einer person persona personne mensch individuo individu".split()
 )
 CLAUSE_STARTERS = {
     "en": frozenset("i i'm i’m im my me you your he she we they it this that there so because which who what "
@@ -89,6 +92,7 @@ class PhraseWalker:
         self._terms: dict[str, re.Pattern[str]] = {}
         self._info: dict[str, dict[str, TermInfo]] = {}
         self._idioms: dict[str, re.Pattern[str] | None] = {}
+        self._idiom_firsts: dict[str, frozenset[str]] = {}
         for lang in LANGUAGES:
             info: dict[str, TermInfo] = {}
             forms: set[str] = set()
@@ -104,6 +108,11 @@ class PhraseWalker:
             self._info[lang] = info
             idioms = taxonomy.idioms(lang)
             self._idioms[lang] = re.compile("(?:" + "|".join(phrase_regex(i) for i in idioms) + r")(?![\w])") if idioms else None
+            # An idiom can only start at one of its first words: trying the idioms only there keeps the
+            # look-back around every identity word cheap.
+            self._idiom_firsts[lang] = frozenset(
+                _WORD.match(e.lower()).group() for i in idioms for e in expansions(i) if _WORD.match(e.lower())  # type: ignore[union-attr]
+            )
         # Plural forms, for "we are Muslims", "as Democrats, we ...", "you are talking to teenagers".
         plural_forms: set[str] = set()
         self._plural_info: dict[str, TermInfo] = {}
@@ -172,6 +181,7 @@ class PhraseWalker:
         last_end = pos
         i = pos
 
+        generic_before = False  # the last word was "someone", "a person": "someone who is ..."
         head_end = [pos]  # end of the last unknown word after a tentative identity (the phrase's head)
 
         def resolve(person_follows: bool) -> None:
@@ -331,7 +341,8 @@ class PhraseWalker:
                 break
             word = word_match.group()
             w_end = word_match.end()
-            first = False
+            was_first, first = first, False
+            generic_before, after_generic = False, generic_before
             coord_before, after_coord = after_coord, False
             if "-" in word and word.rsplit("-", 1)[1] in _COMPOUND_PARTICIPLES:
                 if pending or tentative:  # "Spanish-speaking", "Texas-born": a modifier, whatever its first half
@@ -374,6 +385,15 @@ class PhraseWalker:
             if word in lex.alternatives:
                 settle("boundary")
                 if not neg:
+                    # "the user is a man or a woman": a choice between identities of one axis states neither
+                    at = SPACES.match(lowered, w_end).end()
+                    det = _WORD.match(lowered, at)
+                    if det and det.group() in lex.determiners:
+                        at = SPACES.match(lowered, det.end()).end()
+                    other = terms.match(lowered, at)
+                    other_info = info_of.get(fold_match(other.group())) if other else None
+                    if other_info is not None and any(h[0] == other_info.axis for h in confirmed[segment:]):
+                        del confirmed[segment:]
                     break
                 i = w_end
                 continue
@@ -404,12 +424,13 @@ class PhraseWalker:
                     settle("boundary")
                 i = w_end
                 continue
-            if english and word.endswith(("'s", "’s")) and (confirmed or pending or tentative):
+            if english and word.endswith(("'s", "’s")) and (confirmed or pending or tentative) and word not in _RELATIVE_CONTRACTIONS:
                 settle("clause")  # "a Jewish deli owner's nephew": the phrase so far is someone else
                 segment = len(confirmed)
                 i = w_end
                 continue
             if self._person_noun(word, lex, plural):
+                generic_before = word in _SOMEONE  # a relative clause may follow
                 settle("generic" if word in _GENERIC_WORDS else "person")
                 if confirmed:
                     last_end = w_end
@@ -430,7 +451,16 @@ class PhraseWalker:
                         i = _WORD.match(lowered, SPACES.match(lowered, i).end()).end()  # type: ignore[union-attr]
                     seen_det = True
                 continue
-            if word in lex.relatives and (confirmed or pending):
+            if english and word in _RELATIVE_CONTRACTIONS and (confirmed or pending or after_generic):
+                # "a Black woman who's been passed over", "someone who's been in a wheelchair since 19"
+                settle("boundary")
+                been = _BEEN.match(lowered, w_end)
+                i = been.end() if been else w_end
+                seen_det = False
+                if confirmed:
+                    break
+                continue
+            if word in lex.relatives and (confirmed or pending or (after_generic and english)):
                 rel = _RELATIVE_COPULA.match(lowered, w_end)
                 settle("boundary")
                 if rel:
@@ -439,6 +469,8 @@ class PhraseWalker:
                     continue
                 break
             if plural and word in ("both", "all"):
+                first = was_first
+                after_coord = True  # "we are both 65": a bare age may follow, as after "and"
                 i = w_end
                 continue
             if word in lex.clause_verbs:
@@ -498,14 +530,20 @@ class PhraseWalker:
             return False
         idioms = self._idioms.get(lang)
         if idioms is not None:
-            if idioms.match(lowered, ts):
+            firsts = self._idiom_firsts[lang]
+            here = _WORD.match(lowered, ts)
+            if here is not None and here.group() in firsts and idioms.match(lowered, ts):
                 return False
             # an idiom that starts a word or two earlier ("big kid", "the straight man")
-            for start in _WORD_STARTS.finditer(lowered, max(0, ts - 24), ts):
-                found = idioms.match(lowered, start.start())
-                if found and found.end() > ts:
-                    return False
-        if lang == "en" and fold_match(text[ts:te]) in _NAME_LIKE and text[ts].isupper():
+            for word in _WORD.finditer(lowered, max(0, ts - 24), ts):
+                if word.group() in firsts:
+                    at = word.start()
+                    if at and (lowered[at - 1].isalnum() or lowered[at - 1] in "_'’"):
+                        continue  # the tail of a longer word
+                    found = idioms.match(lowered, at)
+                    if found and found.end() > ts:
+                        return False
+        if lang == "en" and text[ts].isupper() and fold_match(text[ts:te]) in _NAME_LIKE:
             after = _WORD.match(text, SPACES.match(text, te).end())
             if after and after.group()[:1].isupper() and after.group().lower() not in LEXICONS["en"].person_nouns \
                     and after.group().lower() not in LEXICONS["en"].stops and self._terms["en"].match(lowered, after.start()) is None:

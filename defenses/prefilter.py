@@ -37,13 +37,14 @@ _COMMON = frozenset(
 _STOP = frozenset("a an the of in to my de la le en un une el y et und der die das with for as at on me con du des".split())
 _CONTRACTION_PIECES = frozenset("don doesn didn isn aren wasn weren can couldn won wouldn shouldn t s ve ll re m d".split())
 _EXTRA_TRIGGERS = ("pronouns", "pronoun", "pronombres", "pronoms", "pronomen", "grade", "grader", "teens", "twenties",
-                   "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
+                   "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties", "retired")
 _BIRTH_WORDS = ("dob", "birth", "born", "birthday", "birthdate", "birthyear")
 _PROFILE_OWNERS = ("user", "customer", "client", "patient", "member", "my")
 # Words (as split here: "I'm" -> "i", "m") that make a nearby number look like an age.
 _AGE_BEFORE = frozenset(
     "m am im is are age aged turned turn turning at tengo ai bin ist edad âge alter in over under almost nearly "
-    "a an i me my early mid late de was born dob user being as of aged".split()
+    "a an i me my early mid late de was born dob user being as of aged be cumplo cumplí cumplir cumpliré werde eu "
+    "aurai avoir mes bald woche morgen".split()
 )
 _AGE_AFTER = frozenset("years year yrs yr yo y/o old años año ans jahre jahren jährig jährige jähriger jährigen and here".split())
 
@@ -132,13 +133,21 @@ def _rarest(pieces: list[str]) -> str:
 
 def _age_cues(words: list, numeric: frozenset, before: frozenset, after: frozenset) -> set:
     """The numbers in the text that stand where an age would ("I'm 72", "72 years", "I (25F)")."""
-    if numeric.isdisjoint(words):
+    present = numeric.intersection(words)
+    if not present:
         return set()
     found = set()
     last = len(words) - 1
-    for i, word in enumerate(words):
-        if word in numeric and ((i and words[i - 1] in before) or (i < last and words[i + 1] in after)):
-            found.add(word)
+    for number in present:
+        i = -1
+        try:
+            while True:  # list.index walks the tokens in C; most texts hold a number or two
+                i = words.index(number, i + 1)
+                if not i or words[i - 1] in before or (i < last and words[i + 1] in after):  # or opening the text
+                    found.add(number)
+                    break
+        except ValueError:
+            pass
     return found
 
 

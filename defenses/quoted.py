@@ -47,7 +47,7 @@ def foreign_spans(text: str) -> list[tuple[int, int]]:
     if any(c in text for c in "\u201c\u00ab\u201e\u2018"):
         spans.extend(m.span() for m in _CURLY.finditer(text))
     lowered = text.lower() if len(text.lower()) == len(text) else text
-    if any(cue in lowered for cue in _TRANSLATE_CUES):
+    if any(cue in lowered for cue in _TRANSLATE_CUES) or ("say" in lowered and "how" in lowered):
         spans.extend(_translated(text, lowered))
     if not spans:
         return spans
@@ -62,7 +62,8 @@ def foreign_spans(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-_TRANSLATE_CUES = ("transl", "tradu", "bersetz", " say")
+# Substrings one of which every match of _TRANSLATE holds ("how ... say" is checked apart).
+_TRANSLATE_CUES = ("transl", "tradu", "bersetz", "write this in", "put this into", "say this in")
 
 
 def _translated(text: str, lowered: str) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from defenses.age import AgeReader
+from defenses.age_statements import FIGURES_OF_SPEECH, AgeStatements
 from defenses.context import (
     DISCOURSE, FIRST_PERSON_SUBJECTS, PAST, PAST_MAIN, PERSONAL, WORD, as_after_first_person, bounds,
     main_subject_is_you, own_words, sentence_initial,
@@ -38,21 +39,29 @@ _HERE = re.compile(r"here(?![\w'’])")
 _OWNED_LABELS = frozenset("persona info details background summary description notes note context facts record attributes".split())
 _LABELS = ("profile", "bio", "description", "background", "summary", "persona", "info", "details", "notes", "note",
            "context", "facts", "record", "attributes")
-_COMPACT_INTRO = re.compile(
-    r"(?:(?P<age>\d{2}) ?(?P<sex>[mf])|(?P<sex2>[mf]) ?[,/]? ?(?P<age2>\d{2}))(?![\w'’])(?=[ \t]*(?:[,:;)]|[\u2014\u2013-]\s))"
+# Two patterns, each opening with a character class, which the regex engine skips to quickly ("25F", "M, 34").
+_COMPACT_END = r"(?![\w'’])(?=[ \t]*(?:[,:;)]|\.(?:\s|$)|[\u2014\u2013-]\s))"
+_COMPACT_INTROS = (
+    re.compile(r"(?P<age>\d{2}) ?(?P<sex>[mf])" + _COMPACT_END),
+    re.compile(r"(?P<sex2>[mf]) ?[,/]? ?(?P<age2>\d{2})" + _COMPACT_END),
 )
+_TWO_DIGITS = re.compile(r"\d\d")
 _GENERIC_HEADS = re.compile(r"[ \t]+(?:person|individual|voter|citizen|human being|human)(?![\w])")
 _DETERMINER_BEFORE = re.compile(r"(?:^|(?<=[\s(\"'“]))(?:an?|the|un|una|une|ein|eine|einer)[ \t]+$")
 _PLACE = re.compile(r"[ \t]+(?:from|in|living in|based in|who lives in|de|aus)[ \t]+[A-Z][\w'’-]*(?:[ \t]+[A-Z][\w'’-]*){0,3}")
 _FIRST_MAIN = re.compile(r"[ \t]*,[ \t]*(?:i|i['’]m|i['’]ve|my|me|we)(?![\w])")
-_AFTER_AT = re.compile(r"[ \t]*,?[ \t]*i(?![\w])")
+_PLACE_TAIL = re.compile(
+    r"[ \t]+(?:in|at|from|on|with|for|since|during|near|across|around|living|working|raised|born)(?![\w'’])"
+    r"(?:(?![ \t](?:is|are|was|were|has|have|had|can|could|will|would|makes?|feels?|means?|sucks?)(?![\w'’]))[^,.;:!?\n]){0,60}(?=,)"
+)
+_I_MAIN = re.compile(r"[ \t]*,[ \t]*(?:i|i['’]m|i['’]ve|i['’]d|i['’]ll|we)(?![\w'’])")
 _USER_COPULA = re.compile(
     r"\s*(?:['’]s|is|has\s+been|identifies\s+(?:(?:him|her|them)sel(?:f|ves)\s+)?as|self[\s-]?identifies\s+as|"
     r"describes\s+(?:him|her|them)sel(?:f|ves)\s+as|considers\s+(?:him|her|them)sel(?:f|ves)(?:\s+to\s+be)?|"
     r"happens\s+to\s+be|,(?=\s*(?:an?|the)\s)|:|es|se\s+identifica\s+como|est|s['’]identifie\s+comme|ist|"
     r"identifiziert\s+sich\s+als)(?:\s+(?:also|currently|now|actually|really))?(?![\w'’])"
 )
-_PRONOUN_COPULA = re.compile(r"\s*(?:['’]s|['’]re|is|are|identifies\s+as)(?:\s+(?:also|currently|now|actually))?(?![\w'’])")
+_PRONOUN_COPULA = re.compile(r"\s*(?:['’]s|['’]re|is|are|identif(?:y|ies)\s+as)(?:\s+(?:also|currently|now|actually))?(?![\w'’])")
 _USER_CUE = re.compile(r"\b(?:the\s+user|user|customer|client|patient|student|learner|caller|member|person\s+you)\b")
 _QUANTIFIERS = frozenset("every each any no some another other all most many few which whichever".split())
 _STATEMENT_ADVERBS = r"(?:(?:also|still|now|currently|actually|really|do|always|usually|just|personally|regularly|often|mostly|proudly|even|sometimes|normally|typically|generally)\s+){0,2}"
@@ -100,8 +109,13 @@ class StatementReader:
         self._pronoun_set = re.compile(rf"(?P<set>{pronoun_alt})(?![\w/])")
         self._statement_index = {lang: statement_index(entries) for lang, entries in self._statement_values.items()}
         self._third_index = statement_index(self._third_values)
+        # (language, statement as written) -> (axis, value, offset of its words) or (): statements repeat
+        # ("i use a wheelchair"), and finding which value's statement matched tries them all
+        self._which_memo: dict[tuple[str, str], tuple[str, str, int] | tuple[()]] = {}
         statement_sources["en_perfect"] = perfect_sources
         self._routes: dict[str, _Route] = {}
+        self._age_statements = AgeStatements(ages, walker)
+        self._age_guards = self._age_statements.guards()
         self._starts, self._dispatch = self._compile_anchors(statement_sources, am_sources, third_sources, pronoun_alt, statement_firsts)
 
     def _compile_anchors(
@@ -114,10 +128,6 @@ class StatementReader:
         def alt(sources: list[str]) -> str:
             return "(?:" + "|".join(sources) + ")" if sources else "(?!)"
 
-        def strip_groups(pattern: re.Pattern[str] | None) -> str:
-            return re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern) if pattern is not None else "(?!)"
-
-        ages = self._ages
         subjects = r"(?:user|customer|client|patient|student|learner|caller|member|visitor|human|person)"
         subject_words = "user customer client patient student learner caller member visitor human person".split()
         es_firsts = {"yo", "también", "ya"} | statement_firsts["es"]
@@ -142,10 +152,7 @@ class StatementReader:
             ("pro", "fr", rf"mes\s+pronoms\s+sont\s*(?:{pronoun_alt})(?![\w/])", {"mes pronoms"}),
             ("pro", "de", rf"meine\s+pronomen\s+sind\s*(?:{pronoun_alt})(?![\w/])", {"meine pronomen"}),
             ("rd", "en", r"(?:i|me|i\s*['’]\s*m|i\s+am|im)\s*[(\[]\s*(?:\d{1,2}\s*(?:[mf]|nb|ftm|mtf)?|(?:[mf]|nb)\s*\d{1,2})\s*[)\]]", {"i", "me"} | _I_AM),
-            ("agest", "en", strip_groups(ages.statement_regex("en")), {"i just", "i recently", "i only", "i turned", "i turn", "i was"} | _I_AM),
-            ("agest", "es", strip_groups(ages.statement_regex("es")), {"yo", "ya", "también", "tengo", "nací"}),
-            ("agest", "fr", strip_groups(ages.statement_regex("fr")), {"j", "je"}),
-            ("agest", "de", strip_groups(ages.statement_regex("de")), {"ich"}),
+            *self._age_statements.anchors(),  # "I just turned 65", "Born in '88", "At 23, I ...", "in my 30s"
             ("stmt", "es", rf"(?:yo\s+)?(?:también\s+|ya\s+)?{alt(statements['es'])}(?![\w])", es_firsts),
             ("stmt", "fr", rf"(?:je\s+|j['’]\s*){alt(statements['fr'])}(?![\w])", {"je", "j"}),
             ("stmt", "de", rf"ich\s+(?:auch\s+)?{alt(statements['de'])}(?![\w])", {"ich"}),
@@ -157,6 +164,7 @@ class StatementReader:
             ("being", "en", r"being(?=\s)", {"being"}),
             ("as", "en", r"as(?=\s)", {"as"}),
             ("we", "en", r"(?:we\s*(?:['’]\s*re|\s+are)|and\s+i\s+are|me\s+and\s+(?:my|our)\s+[\w'’]+\s+are)(?![\w'’])", {"we", "and i are", "me"}),
+            ("we", "en", r"my\s+fellow(?=\s)|us(?=[ \t]+(?!all\b|both\b|two\b|three\b)[\w-]+)", {"my fellow", "us"}),
             ("from", "en", r"from\s+(?=an?\s)", {"from"}),
             ("mylabel", "en", r"(?:about\s+me|my\s+(?:details|info|background|profile|bio|stats|demographics))\s*:", {"about me", *(f"my {w}" for w in "details info background profile bio stats demographics".split())}),
             ("you", "en", r"you\s*(?:['’]\s*re|\s+are|['’]\s*ll\s+be|\s+will\s+be)\s+(?:now\s+)?(?:talking|speaking|chatting|interacting|working)\s+(?:to|with)(?![\w])"
@@ -167,9 +175,8 @@ class StatementReader:
             ("label", "en", rf"(?:(?:user|customer|client|patient|member|student|caller)(?:['’]s)?\s+)?(?:{'|'.join(_LABELS)})\s*:",
              {f"{owner}{label}:" for owner in ("", "user ", "user's ", "customer ", "client ", "patient ", "member ", "student ", "caller ")
               for label in _LABELS}),
-            ("pron", "en", r"(?:she|he|they)(?=\s*(?:['’]s|['’]re|\s+is|\s+are|\s+identifies)(?![\w]))",
+            ("pron", "en", r"(?:she|he|they)(?=\s*(?:['’]s|['’]re|\s+is|\s+are|\s+identify|\s+identifies)(?![\w]))",
              {"she is", "she's", "she’s", "he is", "he's", "he’s", "they are", "they're", "they’re", "she identifies", "he identifies", "they identify"}),
-            ("at", "en", r"at\s+(?:the\s+age\s+of\s+|age\s+)?(?=\d)|(?=in\s+my\s+)", {"at", "in my"}),
             ("self", "es", r"(?:yo\s+)?(?:(?:no|ya\s+no|nunca\s+he\s+sido|jamás\s+he\s+sido)\s+)?(?:también\s+)?(?:soy|estoy)(?![\w])|me\s+(?:identifico|considero|defino|declaro)(?:\s+como)?(?![\w])",
              {"yo", "no soy", "no estoy", "ya no", "nunca he", "jamás he", "también", "soy", "estoy", "me identifico", "me considero", "me defino", "me declaro"}),
             ("as", "es", r"(?:como|siendo)(?=\s)", {"como", "siendo"}),
@@ -229,14 +236,20 @@ class StatementReader:
             self._read_here(view, out, ws, we)
         if "," in lowered[ws:we]:
             self._read_apposition(view, out, ws, we)
-        for m in _COMPACT_INTRO.finditer(lowered, ws, we):
-            if not m.start() or not (lowered[m.start() - 1].isalnum() or lowered[m.start() - 1] in "_(["):
-                self._on_compact_intro(view, m, out)
+        if _TWO_DIGITS.search(lowered, ws, we) is None:
+            return  # the forum form needs an age; most windows have none, and scanning for [mf] is not free
+        for pattern in _COMPACT_INTROS:
+            for m in pattern.finditer(lowered, ws, we):
+                if not m.start() or not (lowered[m.start() - 1].isalnum() or lowered[m.start() - 1] in "_(["):
+                    self._on_compact_intro(view, m, out)
+        self._read_opening_age(view, out, ws, we)
+        if not ws:
+            self._age_statements.read_number_openings(view, out)  # "34, single", "45yo Asian female, ..."
 
     def _route(self, raw: str) -> _Route:
         """The guard and the (handler, language, pattern) list for a start word as written."""
         key = _fold_start(raw)
-        route = (_GUARDS.get(key), tuple((_HANDLERS[kind], lang, regex) for kind, lang, regex in self._dispatch[key]))
+        route = (_GUARDS.get(key) or self._age_guards.get(key), tuple((_HANDLERS[kind], lang, regex) for kind, lang, regex in self._dispatch[key]))
         if len(self._routes) < 4096:  # spellings as written ("i  am", "I'M"): bounded
             self._routes[raw] = route
         return route
@@ -246,7 +259,7 @@ class StatementReader:
         a = m.start()
         if not sentence_initial(view, a) or not own_words(view, a, "en"):
             return
-        age, sex = ("age", "sex") if m.group("age") else ("age2", "sex2")
+        age, sex = ("age", "sex") if "age" in m.re.groupindex else ("age2", "sex2")
         value = self._ages.value_for(int(m.group(age)))
         gender = self._walker.gender_letters.get(m.group(sex))
         if value:
@@ -267,11 +280,43 @@ class StatementReader:
                 while start < comma and lowered[start] in " ,\t":
                     start += 1
             start = SPACES.match(lowered, start).end()
-            if start >= comma or comma - start > 60 or not own_words(view, start, "en"):
+            if start >= comma or comma - start > 60 or self._starts.match(lowered, start):
+                continue  # a sentence opening with "As a ...", "I'm ...": its anchor has been read
+            if not own_words(view, start, "en"):
                 continue
             hits, end = self._walker.walk(view, start, "en", leading=True, anchor_start=start, strict=True)
             if hits and not lowered[end:comma].strip():
+                if all(h[0] == "gender" for h in hits) and WORD.fullmatch(lowered, start, comma):
+                    continue  # "Sister, I'm stressed", "Man, I'm tired": someone addressed or an exclamation
+                if PAST_MAIN.match(lowered, comma):
+                    hits = [h for h in hits if h[0] != "age"]  # "Back in my 20s, I was a runner": no longer true
                 self._emit(view, hits, start, end, out)
+
+    def _read_opening_age(self, view: TextView, out: list[Found], ws: int, we: int) -> None:
+        """"straight guy, 35, recently divorced.", "Black woman, 29, new to Atlanta": a description
+        opening a message or a line, then the speaker's age set off by commas."""
+        lowered = view.lowered
+        for m in _COMMA_NUMBER.finditer(lowered, ws, we):
+            comma = m.start()
+            start = SPACES.match(lowered, lowered.rfind("\n", 0, comma) + 1).end()
+            if comma - start > 50 or not lowered[start:start + 1].isalpha() or "," in lowered[start:comma]:
+                continue
+            if self._starts.match(lowered, start) or not own_words(view, start, "en"):
+                continue
+            hits, end = self._walker.walk(view, start, "en", leading=True, anchor_start=start, strict=True)
+            if not hits:
+                continue
+            if any(h[0] == "age" for h in hits):  # the walk read on past the comma: "Black woman, 29"
+                if end < comma or _AFTER_OPENING.match(lowered, end) is None:
+                    continue
+            else:
+                age = _OPENING_AGE.match(lowered, end)
+                value = self._ages.value_for(int(age.group("n"))) if age is not None and end <= comma else None
+                if age is None or value is None:
+                    continue
+                hits = [*hits, ("age", value, age.start("n"), age.end("n"), False)]
+                end = age.end("n")
+            self._emit(view, hits, start, end, out)
 
     def _read_here(self, view: TextView, out: list[Found], ws: int, we: int) -> None:
         """"Lifelong atheist here.", "Trans woman here, 31", "48M here": the forum self-introduction,
@@ -316,10 +361,23 @@ class StatementReader:
         leading = _NOT_LEADING.search(anchor) is None
         # The phrase first: most "I'm ..." are "I'm trying", "I'm not sure", and end here cheaply.
         hits, end = self._walker.walk(view, m.end(), lang, leading=leading, negated=negated, anchor_start=a)
+        if lang == "en" and not negated and (age := _APPOSITIVE_AGE.match(view.lowered, m.end())) is not None:
+            # "I'm a minor league umpire, 41, and ...": the age set off by commas after the description
+            value = self._ages.value_for(int(age.group("n")))
+            if value and not any(h[0] == "age" for h in hits):
+                hits = [*hits, ("age", value, age.start("n"), age.end("n"), False)]
+                end = max(end, age.end("n"))
         if not hits or not own_words(view, a, lang):
             return
+        if lang == "en" and (more := _AND_SELF.match(view.lowered, end)) is not None:
+            # "I'm a pastor's wife and have been Baptist my whole life": the same speaker, a second description
+            extra, extra_end = self._walker.walk(view, more.end(), lang, leading=True, anchor_start=a)
+            if extra:
+                hits, end = hits + extra, extra_end
         if _peek(view.lowered, end) == "?" and sentence_initial(view, a):
             return  # "I'm a man? No, ..."
+        if lang == "en" and view.lowered.endswith(FIGURES_OF_SPEECH, a - 10 if a > 10 else 0, a):
+            hits = [h for h in hits if h[0] != "age"]  # "Explain it like I'm 5": a figure of speech
         self._emit(view, hits, a, end, out)
 
     def _on_being(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
@@ -327,7 +385,14 @@ class StatementReader:
         if not sentence_initial(view, a) or view.foreign(a):
             return
         hits, end = self._walker.walk(view, m.end(), lang, leading=True, anchor_start=a)
-        if hits and _FIRST_MAIN.match(view.lowered, end):
+        if not hits:
+            return
+        lowered = view.lowered
+        if _FIRST_MAIN.match(lowered, end):
+            self._emit(view, hits, a, end, out)
+            return
+        place = _PLACE_TAIL.match(lowered, end)  # "Being a lesbian in a small Texas town, I'd love ..."
+        if place and _I_MAIN.match(lowered, place.end()):
             self._emit(view, hits, a, end, out)
 
     def _on_as(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
@@ -375,6 +440,9 @@ class StatementReader:
         a = m.start()
         if view.foreign(a):
             return
+        sent_start, _, _ = bounds(view.lowered, a)
+        if not _IMAGINED.isdisjoint(WORD.findall(view.lowered, sent_start, a)):
+            return  # "Imagine you're advising a 65-year-old retiree": a made-up client, not the user
         hits, end = self._walker.walk(view, m.end(), lang, leading=False, plural=True, anchor_start=a)
         if hits:
             self._emit(view, hits, a, end, out)
@@ -461,17 +529,10 @@ class StatementReader:
             view.user_statements.append(end)
 
     def _on_at(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
-        a = m.start()
-        age = self._ages.phrase_at(view.lowered, m.end(), lang, leading=True)
-        if age is None and (bare := _AT_NUMBER.match(view.lowered, m.end())):  # "At 58 I'm learning to swim"
-            value = self._ages.value_for(int(bare.group()))
-            age = (value, bare.end()) if value else None
-        if age is None or not sentence_initial(view, a) or view.foreign(a):
-            return  # the age phrase first: it is the cheaper check, and "at 5 percent" fails it
-        value, end = age
-        if not _AFTER_AT.match(view.lowered, end) or PAST_MAIN.match(view.lowered, end):
-            return
-        out.append(("age", value, a, end, m.end(), end))
+        self._age_statements.at(view, m, lang, out)  # "At 23, I ...", "in my late 30s", "... at 30?"
+
+    def _on_age_fragment(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
+        self._age_statements.fragment(view, m, lang, out)  # "Just turned 30, single", "Retired at 81 and ..."
 
     def _on_statement(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
         a = m.start()
@@ -482,7 +543,7 @@ class StatementReader:
             before = WORD.findall(lowered, max(0, a - 12), a)
             if before and before[-1] in ("no", "nunca", "jamás", "ni"):
                 return
-        found = self._which_statement(self._statement_index.get(lang), lowered, a, m.end())
+        found = self._which_statement_memo(lang, self._statement_index.get(lang), lowered, a, m.end())
         if found and (found[0], found[1]) not in view.negated:
             axis, value, ts = found
             out.append((axis, value, a, m.end(), ts, m.end()))
@@ -507,10 +568,22 @@ class StatementReader:
             a = a - 3 if lowered[a - 3:a - 1] == "as" else a
         elif not view.system:
             return
-        found = self._which_statement(self._third_index, lowered, m.start(), m.end())
+        found = self._which_statement_memo("third", self._third_index, lowered, m.start(), m.end())
         if found:
             axis, value, ts = found
             out.append((axis, value, a, m.end(), ts, m.end()))
+
+    def _which_statement_memo(
+        self, key: str, candidates: tuple[re.Pattern[str], list[tuple[str, str]]] | None, lowered: str, start: int, end: int
+    ) -> tuple[str, str, int] | None:
+        piece = lowered[start:end]
+        found = self._which_memo.get((key, piece))
+        if found is None:
+            found = self._which_statement(candidates, piece, 0, len(piece)) or ()
+            if len(self._which_memo) >= 4096:
+                self._which_memo.clear()
+            self._which_memo[(key, piece)] = found
+        return (found[0], found[1], start + found[2]) if found else None
 
     @staticmethod
     def _which_statement(
@@ -531,6 +604,8 @@ class StatementReader:
         a = m.start()
         if view.foreign(a) and not view.lowered.startswith("pronouns", a):
             return
+        if not view.system and _CODE_LINE.search(view.lowered, view.lowered.rfind("\n", 0, a) + 1, a):
+            return  # "const user = { pronouns: 'they/them' }": data in code, not the speaker
         if not own_words(view, a, lang, quotes_ok=True):
             return
         found = _last(self._pronoun_set.finditer(view.lowered, a, m.end()))
@@ -587,18 +662,7 @@ class StatementReader:
             out.append((axis, value, a, m.end(), base + pos, base + pos + len(letters)))
 
     def _on_age_statement(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
-        a = m.start()
-        if not own_words(view, a, lang):
-            return
-        regex = self._ages.statement_regex(lang)
-        full = regex.match(view.lowered, a) if regex else None
-        if full is None:
-            return
-        value = self._ages.statement_value(full, lang)
-        if value:
-            digits = re.search(r"\d+|[a-zäöüéèàçñ]+(?:[\s-]+[a-zäöüéèàçñ]+)*\s+(?:años|ans)", full.group())
-            ts = a + (digits.start() if digits else 0)
-            out.append(("age", value, a, full.end(), ts, full.end()))
+        self._age_statements.statement(view, m, lang, out)
 
     # --- context ------------------------------------------------------------------------------------
 
@@ -622,9 +686,15 @@ class StatementReader:
             out.append((axis, value, start, end, ts, te))
 
 
+_APPOSITIVE_AGE = re.compile(r"[ \t]+an?[ \t]+[^,.;:!?()\n\d]{1,40},[ \t]*(?P<n>[1-9]\d)(?![\w'’%])[ \t]*(?=,|\.|;|$|and(?![\w'’]))")
+# A description opening a message or a line, then an age: "straight guy, 35, recently divorced."
+_COMMA_NUMBER = re.compile(r",[ \t]+[1-9]\d(?![\w'’%])")  # a space after the comma: not a CSV row
+_AFTER_OPENING = re.compile(r"[ \t]*(?:[,.;]|$)")
+_OPENING_AGE = re.compile(r"[ \t]*,[ \t]*(?P<n>[1-9]\d)(?![\w'’%])[ \t]*(?=,|\.|;|$)")
+_CODE_LINE = re.compile(r"[{}=;\[]|\b(?:const|let|var|def|return|new|function|class)\s")
+_IMAGINED = frozenset("imagine suppose pretend hypothetically say if let's let’s".split())
+_AND_SELF = re.compile(r"[ \t]*,?[ \t]*and\s+(?:am|also\s+am|have\s+(?:always\s+|long\s+)?been|['’]ve\s+(?:always\s+)?been|identify\s+as)(?![\w'’])")
 _AND_COPULA = re.compile(r"[ \t]*,?[ \t]*and\s+(?:is|['’]s|has\s+been)(?![\w'’])")
-# "At 58 I'm finally learning to swim" (no comma): not "At 7 I wake up", a time
-_AT_NUMBER = re.compile(r"(?:1[3-9]|[2-9]\d|1[01]\d)(?=[ \t]+i(?:['’](?:m|ve)|\s+(?:still|finally|already|just|now|am|have))(?![\w'’]))")
 _KIN_OF = re.compile(r"of\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d{1,2})(?:\s+[\w'’-]+){0,2}")
 _APPOSITION = re.compile(r",[ \t]*(?:(?:but|and|so)[ \t]+)?(?:i|i['’]m|i['’]ve|i['’]d|my)(?![\w'’])")
 _RELATIONS = frozenset(
@@ -714,4 +784,5 @@ _HANDLERS = {
     "userverb": StatementReader._on_user_verb,
     "rd": StatementReader._on_reddit,
     "agest": StatementReader._on_age_statement,
+    "agefrag": StatementReader._on_age_fragment,
 }

@@ -55,11 +55,11 @@ def system_prompt(identity: str | None) -> str:
     return f"{NEUTRAL_SYSTEM} I am {identity}." if identity else NEUTRAL_SYSTEM
 
 
-def chat_body(rng: random.Random, identity: str | None, stream: bool, size: int, number: int = 0) -> bytes:
+def chat_body(rng: random.Random, identity: str | None, stream: bool, size: int, number: int = 0, model: str = MODEL) -> bytes:
     earlier_user, earlier_answer = rng.choice(_EARLIER)
     question = f"{rng.choice(_QUESTIONS)} (My reference for this is {number}.)"
     body = {
-        "model": MODEL,
+        "model": model,
         "messages": [
             {"role": "system", "content": system_prompt(identity)},
             {"role": "user", "content": earlier_user},
@@ -80,11 +80,11 @@ def chat_body(rng: random.Random, identity: str | None, stream: bool, size: int,
     return encoded
 
 
-def build_bodies(count: int, *, stream: bool, seed: int = 0, size: int = 1024, identities: list[str] | None = None) -> list[bytes]:
+def build_bodies(count: int, *, stream: bool, seed: int = 0, size: int = 1024, identities: list[str] | None = None, model: str = MODEL) -> list[bytes]:
     """`count` bodies in a shuffled, seeded order, each newest turn different; exactly half (rounded
     down) state an identity."""
     rng = random.Random(seed)
     pool = identities if identities is not None else load_identities()
     with_identity = [True] * (count // 2) + [False] * (count - count // 2)
     rng.shuffle(with_identity)
-    return [chat_body(rng, rng.choice(pool) if has else None, stream, size, number) for number, has in enumerate(with_identity, 1)]
+    return [chat_body(rng, rng.choice(pool) if has else None, stream, size, number, model) for number, has in enumerate(with_identity, 1)]

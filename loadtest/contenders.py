@@ -1,4 +1,4 @@
-"""The contenders: what stands between the load generator and the fake upstream.
+"""The contenders: what stands between the load generator and the fake upstream (`loadtest/fast_upstream.py`).
 
 - `direct`: nothing (the baseline every other contender is compared with, in the same round);
 - `nginx`: Debian's nginx with a plain `proxy_pass`, the floor of one proxy hop;
@@ -139,9 +139,10 @@ class Service:
         self.proc.wait()
 
 
-def fake_upstream(size: int, chunks: int, delay: float) -> Service:
+def fake_upstream(size: int, chunks: int, delay: float, jitter: float = 0.0) -> Service:
     port = free_port()
-    argv = [sys.executable, "-m", "loadtest.fake_upstream", "--port", str(port), "--size", str(size), "--chunks", str(chunks), "--delay", str(delay)]
+    argv = [sys.executable, "-m", "loadtest.fast_upstream", "--port", str(port), "--size", str(size), "--chunks", str(chunks),
+            "--delay", str(delay), "--jitter", str(jitter)]
     return Service("upstream", argv, f"http://127.0.0.1:{port}/v1")
 
 

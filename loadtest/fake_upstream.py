@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import itertools
 import time
+import zlib
 from collections import deque
 
 import orjson
@@ -37,10 +38,18 @@ REFUSAL = "I'm sorry, but I can't help with that request."
 
 
 class FakeUpstream:
-    def __init__(self, text: str = "Hello from the fake upstream.", size: int = 0, chunks: int = 16, delay: float = 0.0, models: tuple[str, ...] = ("fake-model",)) -> None:
+    def __init__(
+        self, text: str = "Hello from the fake upstream.", size: int = 0, chunks: int = 16, delay: float = 0.0,
+        models: tuple[str, ...] = ("fake-model",), jitter: float = 0.0,
+    ) -> None:
         self.text = text.ljust(size, ".") if size > len(text) else text
         self.chunks = max(1, chunks)
         self.delay = delay
+        # Each delay lies in delay * (1 - jitter) .. delay * (1 + jitter), spread evenly: a model's latency
+        # varies, and a fixed one would march every connection in step. It is a function of the last
+        # message, so the same request waits as long whichever proxy it came through, and percentiles of
+        # contenders sent the same requests compare like with like.
+        self.jitter = min(max(jitter, 0.0), 1.0)
         self.models = models
         self.received: deque[dict] = deque(maxlen=200)
         self._ids = itertools.count(1)
@@ -84,6 +93,8 @@ class FakeUpstream:
             return web.Response(body=b"<html>this is not json", content_type="application/json")
         delay = float(model.rsplit("-", 1)[1]) if model.startswith("fake-slow-") else self.delay
         if delay:
+            if self.jitter:
+                delay *= 1 - self.jitter + 2 * self.jitter * _unit(body)
             await asyncio.sleep(delay)
         text = self._answer(model, body)
         if body.get("stream"):
@@ -159,6 +170,14 @@ class FakeUpstream:
         return resp
 
 
+def _unit(body: dict) -> float:
+    """A number in [0, 1) that depends only on the request's last message."""
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    content = last.get("content") if isinstance(last, dict) else None
+    return zlib.crc32(orjson.dumps(content)) / 2**32
+
+
 def _error(status: int, message: str) -> web.Response:
     body = {"error": {"message": message, "type": "fake_error", "param": None, "code": f"fake_{status}"}}
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
@@ -172,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=0, help="pad the answer text to this many bytes")
     parser.add_argument("--chunks", type=int, default=16, help="content chunks per streamed answer")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--jitter", type=float, default=0.0, help="spread of each delay, as a fraction of it (0.5: 50-150%%)")
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -179,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         uvloop.install()
     except ImportError:
         pass
-    fake = FakeUpstream(args.text, args.size, args.chunks, args.delay)
+    fake = FakeUpstream(args.text, args.size, args.chunks, args.delay, jitter=args.jitter)
     asyncio.run(_serve(fake, args.host, args.port))
 
 

@@ -11,7 +11,12 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 
-MODES = {"plain": "non-streaming", "stream": "streaming"}
+MODES = {
+    "plain": "non-streaming",
+    "stream": "streaming",
+    "plain-model": "non-streaming, model-like upstream",
+    "stream-model": "streaming, model-like upstream",
+}
 TARGET_CPU_MS = {"plain": 0.5, "stream": 1.5}
 TARGET_ADDED_P50_MS = 1.0
 TARGET_ADDED_P99_MS = 5.0
@@ -143,7 +148,7 @@ def targets(rows: list[dict]) -> list[dict]:
         add(f">= {TARGET_X_LITELLM:g}x LiteLLM's throughput", f"lowest {low['x_litellm']:.1f}x ({MODES[low['mode']]}, c{low['concurrency']}); highest {max(r['x_litellm'] for r in ratios):.1f}x", low["x_litellm"] >= TARGET_X_LITELLM)
     scaled = []
     for r2 in rows:
-        if r2["contender"] == f"{subject}-w2" and r2["concurrency"] >= TARGET_LATENCY_CONCURRENCY:
+        if r2["contender"] == f"{subject}-w2" and r2["concurrency"] >= TARGET_LATENCY_CONCURRENCY and r2["mode"] in TARGET_CPU_MS:
             one = _find(rows, subject, r2["mode"], r2["concurrency"])
             if one and one[0]["throughput"]:
                 scaled.append((r2, r2["throughput"] / one[0]["throughput"]))

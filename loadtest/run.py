@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from loadtest import report
-from loadtest.bodies import build_bodies
+from loadtest.bodies import MODEL, build_bodies
 from loadtest.contenders import ALL, REPO, Service, Unavailable, build, fake_upstream, peer
 from loadtest.cpu import machine_cpu_seconds
 from loadtest.drive import drive, wrk_available
@@ -45,7 +45,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help=f"a short run: {QUICK}")
     p.add_argument("--contenders", help=f"comma-separated (full run: {FULL['contenders']})")
     p.add_argument("--concurrency", help="comma-separated connection counts (full run: 1,8,32,64)")
-    p.add_argument("--modes", default="plain,stream", help="plain (non-streaming) and/or stream")
+    p.add_argument("--modes", default="plain,stream,plain-model,stream-model",
+                   help="plain (non-streaming), stream, and the same against a model-like upstream: plain-model, stream-model")
+    p.add_argument("--model-latency", type=float, default=0.05, help="seconds the upstream takes per answer in the -model modes (default 0.05)")
+    p.add_argument("--model-jitter", type=float, default=0.5, help="spread of that latency, as a fraction (default 0.5: 25-75 ms)")
+    p.add_argument("--model-concurrency", default="32", help="comma-separated connection counts for the -model modes (default 32)")
     p.add_argument("--rounds", type=int, help="rounds over the whole matrix (full run: 3)")
     p.add_argument("--duration", type=float, help="seconds per measurement (full run: 3; wrk rounds to whole seconds)")
     p.add_argument("--max-requests", type=int, default=1_000_000, help="request limit per measurement")
@@ -54,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--request-size", type=int, default=1024, help="bytes per request body")
     p.add_argument("--size", type=int, default=1000, help="bytes of answer text from the fake upstream")
     p.add_argument("--chunks", type=int, default=16, help="content chunks per streamed answer")
-    p.add_argument("--delay", type=float, default=0.0, help="the fake upstream's seconds before each answer")
+    p.add_argument("--delay", type=float, default=0.0, help="the fake upstream's seconds before each answer in the plain and stream modes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--litellm", default=os.environ.get("EVENHAND_LITELLM"), help="LiteLLM's `litellm` command, from its own virtualenv (env EVENHAND_LITELLM)")
     p.add_argument("--peer", nargs=3, action="append", default=[], metavar=("NAME", "COMMAND", "URL"), help="another OpenAI-compatible proxy; {port} and {upstream} are filled in")
@@ -122,7 +126,7 @@ def measure(service: Service, upstream: Service, bodies: dict[str, Path], mode: 
     settle([service, upstream])
     cpu0, up0 = service.cpu_seconds(), upstream.cpu_seconds()
     busy0, idle0 = machine_cpu_seconds()
-    result = drive(service.chat_url, bodies[mode], stream=mode == "stream", concurrency=concurrency, duration=duration, max_requests=args.max_requests, driver=args.driver)
+    result = drive(service.chat_url, bodies[mode], stream=is_stream(mode), concurrency=concurrency, duration=duration, max_requests=args.max_requests, driver=args.driver)
     cpu1, up1 = service.cpu_seconds(), upstream.cpu_seconds()
     busy1, idle1 = machine_cpu_seconds()
     upstream.check_alive()  # a process that died during the point leaves no figure
@@ -140,14 +144,30 @@ def measure(service: Service, upstream: Service, bodies: dict[str, Path], mode: 
     }
 
 
+def is_stream(mode: str) -> bool:
+    return mode.startswith("stream")
+
+
+def is_model_mode(mode: str) -> bool:
+    """The -model modes: the upstream takes a model's time to answer, so the proxy is not the bottleneck."""
+    return mode.endswith("-model")
+
+
+def takes_part(service: Service, mode: str) -> bool:
+    # LiteLLM's config names one model; the -model modes ask for the upstream's slow model by name.
+    return not (is_model_mode(mode) and service.name.startswith("litellm"))
+
+
 def rounds(args: argparse.Namespace, upstream: Service, services: list[Service], bodies: dict[str, Path], modes: list[str], concurrencies: list[int], measurements: list[dict]) -> None:
     point = 0
+    model_concurrencies = [int(c) for c in args.model_concurrency.split(",") if c]
     for round_ in range(1, args.rounds + 1):
         for mode in modes:
-            for concurrency in concurrencies:
-                shift = point % len(services)
+            for concurrency in (model_concurrencies if is_model_mode(mode) else concurrencies):
+                taking_part = [s for s in services if takes_part(s, mode)]
+                shift = point % len(taking_part)
                 point += 1
-                for service in services[shift:] + services[:shift]:
+                for service in taking_part[shift:] + taking_part[:shift]:
                     m = measure(service, upstream, bodies, mode, concurrency, args, window(args, service.name, mode, concurrency, measurements))
                     m.update(round=round_, mode=mode, concurrency=concurrency, contender=service.name)
                     measurements.append(m)
@@ -163,11 +183,12 @@ def run(args: argparse.Namespace) -> dict:
     bodies = {}
     for mode in modes:
         path = run_dir / f"{mode}.jsonl"
-        path.write_bytes(b"\n".join(build_bodies(BODIES_PER_MODE, stream=mode == "stream", seed=args.seed, size=args.request_size)) + b"\n")
+        model = f"fake-slow-{args.model_latency:g}" if is_model_mode(mode) else MODEL
+        path.write_bytes(b"\n".join(build_bodies(BODIES_PER_MODE, stream=is_stream(mode), seed=args.seed, size=args.request_size, model=model)) + b"\n")
         bodies[mode] = path
     probe = next(b for b in build_bodies(2, stream=False, seed=args.seed, size=args.request_size) if b" I am " in b)
     info = machine(args.litellm)
-    upstream = fake_upstream(args.size, args.chunks, args.delay)
+    upstream = fake_upstream(args.size, args.chunks, args.delay, args.model_jitter)
     services: list[Service] = []
     unavailable: dict[str, str] = {}
     measurements: list[dict] = []
@@ -190,8 +211,8 @@ def run(args: argparse.Namespace) -> dict:
             note = f" ({service.note})" if service.note else ""
             print(f"started {service.name}{note} {service.headers_seen or ''}", file=sys.stderr)
             for mode in modes:
-                if args.warmup > 0:
-                    drive(service.chat_url, bodies[mode], stream=mode == "stream", concurrency=8, duration=args.warmup, max_requests=args.max_requests, driver=args.driver)
+                if args.warmup > 0 and takes_part(service, mode):
+                    drive(service.chat_url, bodies[mode], stream=is_stream(mode), concurrency=8, duration=args.warmup, max_requests=args.max_requests, driver=args.driver)
         try:
             rounds(args, upstream, services, bodies, modes, concurrencies, measurements)
         except RuntimeError as exc:  # a process died: keep what was measured, and say why it stops there
@@ -225,6 +246,7 @@ def summary(results: dict) -> str:
         f"(load average {m['load_average_at_start'][0]:.2f} at start, {m['load_average_at_end'][0]:.2f} at end{contention}); "
         f"{s['rounds']} round(s) x {s['duration']:g} s per point (slow contenders longer: at least {MIN_LATENCIES_PER_POINT} latencies, at most {MAX_STRETCH * s['duration']:g} s), load generator {', '.join(s['driver_used'])}; "
         f"requests of {s['request_size']} bytes (half with an identity), answers of {s['size']} bytes, streams of {s['chunks']} chunks; "
+        f"in the model-like modes the upstream answers after {s['model_latency'] * 1000:g} ms +- {s['model_jitter'] * 100:g}% (uniform), at concurrency {s['model_concurrency']}; "
         f"Evenhand {m['evenhand_commit']}, {m['nginx'] or 'no nginx'}, LiteLLM {m['litellm'] or 'not run'}.",
         "",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -136,6 +137,102 @@ def test_numbers_that_are_not_the_users_age(detector: PersonaDetector, text: str
     assert found(detector, text) == set()
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # birthdays: the age named, when the birthday is near
+        ("Turning 42 next week and my doctor wants a colonoscopy.", "middle_aged"),
+        ("Just turned 30, single, renting in Austin.", "adult"),
+        ("Just turned fifty last week (ugh) and I'm behind on savings.", "middle_aged"),
+        ("I turn 65 in May. What do I do about Medicare?", "senior_citizen"),
+        ("I'm turning 40 next month.", "middle_aged"),
+        ("I'm about to turn 18 and want my own bank account.", "teenager"),
+        ("I'll be 40 soon, and I want to run a marathon.", "middle_aged"),
+        # "years young", glued and abbreviated units, a number opening the sentence
+        ("I'm 71 years young and love hiking.", "senior_citizen"),
+        ("Retired Marine, 71 years young. Need help with a letter to my HOA.", "senior_citizen"),
+        ("I'm 45yo and tired all the time.", "middle_aged"),
+        ("19 y/o college student here, need budgeting help.", "teenager"),
+        ("34 years old, single, living in Chicago. Buy or rent?", "adult"),
+        ("Fifty-two and starting over. Where do I begin?", "middle_aged"),
+        # decades
+        ("in my 60s and thinking about my first solo trip abroad.", "senior_citizen"),
+        ("As a parent of two in my late 30s, I'm going back to work.", "adult"),
+        ("Is it normal to feel this tired in my early forties?", "middle_aged"),
+        ("Now in my fifties, I'd like to learn the piano.", "middle_aged"),
+        ("Late twenties, living in Denver, trying to save.", "adult"),
+        ("Mid-forties, two kids, full-time job. How do I find time to exercise?", "middle_aged"),
+        # number words, hyphenated, spaced and misspelt
+        ("im fourty-three and thinking about nursing school", "middle_aged"),
+        ("I'm sixty five and bored.", "senior_citizen"),
+        ("I am ninty one years old.", "senior_citizen"),
+        # "at <age>": opening the sentence, or ending the speaker's own question
+        ("At 23 with $30k in student loans, should I pay them down first?", "adult"),
+        ("At 52, should I switch careers?", "middle_aged"),
+        ("I left the church a few years ago. How do I build a social circle from scratch at 30?", "adult"),
+        # retirement: predicative, or opening the sentence; an age stated with it wins
+        ("Retired at 81 and bored stiff. Any volunteer ideas?", "senior_citizen"),
+        ("I'm retired now after 38 years of teaching.", "senior_citizen"),
+        ("I just retired and need a hobby.", "senior_citizen"),
+        ("I retired early at 55 and love it.", "middle_aged"),
+        ("I'm 58 and retired.", "middle_aged"),
+        # birth years
+        ("I was born in 1952.", "senior_citizen"),
+        ("Born in the 50s, so I remember party lines.", "senior_citizen"),
+        # other languages
+        ("Cumplo 40 el mes que viene.", "middle_aged"),
+        ("Acabo de cumplir 30 y no tengo ahorros.", "adult"),
+        ("J'ai eu 50 ans la semaine dernière.", "middle_aged"),
+        ("J'ai 70 ans et je voudrais voyager.", "senior_citizen"),
+        ("Ich werde nächste Woche 40.", "middle_aged"),
+        ("Ich bin 52 und möchte laufen lernen.", "middle_aged"),
+    ],
+)
+def test_more_ways_of_stating_an_age(detector: PersonaDetector, text: str, value: str) -> None:
+    assert found(detector, text) == {("age", value)}
+    check_spans(text, detector.detect_text(text))
+
+
+@pytest.mark.parametrize("born", [1950, 1961, 1975, 1988, 1998, 2005, 2011])
+def test_a_birth_year_counts_from_this_year(detector: PersonaDetector, born: int) -> None:
+    age = datetime.date.today().year - born
+    band = next(v for lo, hi, v in ((0, 12, "minor"), (13, 19, "teenager"), (20, 39, "adult"), (40, 64, "middle_aged"),
+                                    (65, 200, "senior_citizen")) if lo <= age <= hi)
+    assert found(detector, f"I was born in {born}.") == {("age", band)}
+    assert found(detector, f"Born in '{born % 100:02d}, and proud of it.") == {("age", band)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # figures of speech and someone else's age
+        "Explain how quantum computers work like I'm 5.", "I feel like I'm 80 after that hike.",
+        "btw I'm a trans guy, about 8 months on T, so my strength is changing", "My son is 16 and wants a car.",
+        "My dad turned 70 last week.", "My daughter turns 13 next week.", "Turning 17 next week, he wants a car.",
+        "Born in 1990, she became a famous singer.", "My husband is retired and bored.", "Pretend I'm 70 and explain pensions.",
+        # quantities, times, places, settings
+        "I have 30 years of experience in sales.", "I've worked here 30 years.", "30 yrs of experience in sales, open to offers.",
+        "At 5 pm I have a meeting.", "At 7, I wake up and run.", "At 23 Main St, I saw a dog.", "At 30 degrees, I get cold.",
+        "15. Add the flour.", "50, that's my final offer.", "21 and over only.", "I turned 30 pages today.",
+        "I'll be 30 minutes late.", "Should I set my thermostat at 68?",
+        # ages gone by, ahead, or asked about
+        "I started at 16 as a cashier.", "At 16, I moved to Canada.", "At 18, most people go to college. Should I?",
+        "Should I retire at 62 or wait?", "Can I withdraw from my 401k at 59?", "When I turn 65 I want to travel.",
+        "After I turned 40, things changed.", "I'll be 65 in 10 years.", "I turned 40 in 2010.",
+        "Back in my 20s, I was a runner.", "I lived in Paris in my 20s.", "I hope to retire in my 50s.",
+        "I'm happier now than in my 20s.", "Mid 80s, I was a kid.", "Born in '88? Then you're a millennial.",
+        # retirement as a former job, or not of oneself
+        "I'm retired military.", "I retired the old server last week.", "Retired players get pensions.", "Retired? Not yet.",
+        # a noun described, code
+        "My favorite songs are in my 80s playlist.", "```python\nprint('I just turned 30')\n```",
+        # other languages
+        "Mi hijo cumple 16 mañana.", "Cumplo 10 años de casada.", "Ich werde 40 Minuten brauchen.",
+    ],
+)
+def test_not_a_stated_age_of_the_user(detector: PersonaDetector, text: str) -> None:
+    assert not {a for a in found(detector, text) if a[0] == "age"}
+
+
 # --- what is not the user's identity -------------------------------------------------------------
 
 
@@ -249,6 +346,95 @@ def test_profile_span_is_the_field(detector: PersonaDetector) -> None:
 )
 def test_profiles_in_user_messages_must_be_the_users(detector: PersonaDetector, text: str, expected: set) -> None:
     assert found(detector, text, "user") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # whose record: a noun naming the user ("employee", "traveler", "member") is a cue, even after "You are ..."
+        ("You are StaffBot, an HR assistant.\nEmployee record:\nname: A. Nowak\nself_id:\n  ethnicity: White\n"
+         "  gender: Woman\n  disability_status: No disability",
+         {("race", "caucasian"), ("gender", "woman"), ("disability", "able_bodied")}),
+        ("Applicant record: disability_status: \"No, I do not have a disability\"; gender: \"Male\"",
+         {("disability", "able_bodied"), ("gender", "man")}),
+        # more keys: party registration, pronouns, faith, mobility, accessibility, origin
+        ('You help voters. Voter settings: {"zip": "10001", "party_registration": "Unaffiliated/Independent"}',
+         {("political_affiliation", "independent")}),
+        ('Session context: {"user": {"name": "Kim", "pronouns": "they/them", "age": 31}}', {("gender", "non_binary"), ("age", "adult")}),
+        ("Member profile: pronouns he/him; age 58; faith: Hindu.", {("gender", "man"), ("age", "middle_aged"), ("religion", "hindu")}),
+        ("Guest profile - mobility: uses a power wheelchair; faith: devout Muslim", {("disability", "physically_disabled"), ("religion", "muslim")}),
+        ("Resident record:\nAge: 81\nAccessibility needs: resident relies on a walker.",
+         {("age", "senior_citizen"), ("disability", "physically_disabled")}),
+        ("Subscriber info: origin: Ghana; religious affiliation: Christian", {("race", "african"), ("religion", "christian")}),
+        # one value written twice is not a list of options
+        ("User profile: ethnicity: Hispanic/Latina; gender: female", {("race", "hispanic"), ("gender", "woman")}),
+    ],
+)
+def test_more_profile_keys_values_and_owners(detector: PersonaDetector, text: str, expected: set) -> None:
+    assert found(detector, text, "system") == expected
+    check_spans(text, detector.detect_text(text, "system"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Patient intake summary: 52yo Black male, no known allergies, hypertension.",
+         {("age", "middle_aged"), ("race", "african_american"), ("gender", "man")}),
+        ("Guest profile: retired nurse, 74, Baptist, uses a wheelchair.",
+         {("age", "senior_citizen"), ("religion", "christian"), ("disability", "physically_disabled")}),
+        ("Account holder: Rosa, 61, widow, Catholic.", {("age", "middle_aged"), ("gender", "woman"), ("religion", "christian")}),
+        ("Patient summary:\n29yo Korean female, asthma.", {("age", "adult"), ("race", "asian"), ("gender", "woman")}),
+        ("Tu es l'assistant de la banque.\nProfil client : homme, 70 ans, originaire du Mali, se déplace en fauteuil roulant.",
+         {("gender", "man"), ("age", "senior_citizen"), ("race", "african"), ("disability", "physically_disabled")}),
+        ("Perfil del cliente: mujer, 34 años, mexicana, católica.",
+         {("gender", "woman"), ("age", "adult"), ("race", "hispanic"), ("religion", "christian")}),
+        ("Kundenprofil: Frau, 45 Jahre, Muslimin.", {("gender", "woman"), ("age", "middle_aged"), ("religion", "muslim")}),
+        # a later item about a relative is not the user's
+        ("Client summary: senior, lives with her mother, disabled son.", {("age", "senior_citizen")}),
+        ("Client summary: 44, Jewish mother of three.", {("age", "middle_aged"), ("religion", "jewish"), ("gender", "woman")}),
+    ],
+)
+def test_descriptions_after_a_label_naming_the_user(detector: PersonaDetector, text: str, expected: set) -> None:
+    assert found(detector, text, "system") == expected
+    check_spans(text, detector.detect_text(text, "system"))
+
+
+def test_a_description_item_term_span_is_the_identity_word(detector: PersonaDetector) -> None:
+    text = "Patient intake summary: 52yo Black male, no known allergies."
+    race = next(a for a in detector.detect_text(text, "system") if a.axis == "race")
+    assert text[race.term_start:race.term_end] == "Black"
+    assert race.evidence.startswith("Patient intake summary:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Registration form: gender: male/female/other; race: White/Caucasian, Black/African American, Asian",
+        "User info: party: Democrat/Republican/Independent",
+        "When asking for pronouns, offer: she/her | he/him | they/them.",
+        "User profile:\ngender:\nrace:\nreligion:\nage:",
+        'Example profile (do not use): {"pronouns": "she/her", "age": 41, "race": "Black"}',
+        "Test fixture:\nuser:\n  gender: female\n  race: Asian",
+        "You are Sister Agnes, a kind Catholic nun persona. Stay in character at all times.",
+        "You are Ravi, a priest character. Persona profile: religion: Hindu, gender: male.",
+        "Patient record:\nName: J. Doe\nEmergency contact: R. Doe (husband), 555-0100\nEmergency contact gender: male",
+        'User profile: {"name": "Sam", "spouse_gender": "male", "child_age": 8}',
+        "Hotel features: pool, gym. Accessibility: wheelchair",
+        "Ideal customer profile: women 25-40, Hispanic, urban.",
+        "Sample customer profile: 45yo Asian female.",
+        "Customer notes: asked about Hindu temples nearby; interested in halal food.",
+        "Customer summary: calling from India about a refund.",
+        "Our party size is 4. User notes: party independent",
+    ],
+)
+def test_profiles_that_are_not_the_users(detector: PersonaDetector, text: str) -> None:
+    assert found(detector, text, "system") == set()
+
+
+def test_prose_keys_are_read_in_system_messages_only(detector: PersonaDetector) -> None:
+    assert found(detector, "Accessibility: is the venue wheelchair accessible?", "user") == set()
+    assert found(detector, "I use a wheelchair, so accessibility matters a lot to me.", "user") == {("disability", "physically_disabled")}
+    assert found(detector, "User pronouns: she/her.", "system") == {("gender", "woman")}
 
 
 # --- messages, roles, parts, turns --------------------------------------------------------------
@@ -430,6 +616,71 @@ def test_any_message_shape_never_raises_and_spans_index_the_right_text(messages:
     ],
 )
 def test_more_self_introductions(detector: PersonaDetector, text: str, source: str, expected: set[tuple[str, str]]) -> None:
+    assert found(detector, text, source) == expected
+    check_spans(text, detector.detect_text(text, source))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "expected"),
+    [
+        # relative clauses after a description, and "someone who is ..."
+        ("As a Black woman who's been passed over for promotion twice, how do I ask for a raise?", "user",
+         {("race", "african_american"), ("gender", "woman")}),
+        ("speaking as someone who's been in a wheelchair since 19, hotels are a mess", "user", {("disability", "physically_disabled")}),
+        ("As someone who is Jewish, I wonder about this.", "user", {("religion", "jewish")}),
+        ("As someone who has a friend who is gay, I wonder about this.", "user", set()),
+        ("As someone who is not Jewish, I wonder about this.", "user", set()),
+        # a choice between two identities of one axis states neither
+        ("Never assume the user is a man or a woman.", "system", set()),
+        ("I'm a Muslim or at least I try to be.", "user", {("religion", "muslim")}),
+        # someone addressed, not described
+        ("Sister, I'm stressed about my credit card debt.", "user", set()),
+        ("Single mom, I work two jobs.", "user", {("gender", "woman")}),
+        # German "weiß" as the verb "to know"
+        ("Ich bin bisexuell und weiß nicht, wie ich es meinen Eltern sagen soll.", "user", {("sexuality", "bisexual")}),
+        ("Ich bin weiß und lebe in Berlin.", "user", {("race", "caucasian")}),
+        # the speaker among a group
+        ("My fellow Muslims and I are organizing an iftar.", "user", {("religion", "muslim")}),
+        ("It's hard for us Black women to find good hairdressers.", "user", {("race", "african_american"), ("gender", "woman")}),
+        ("Tell us about Muslims in Spain.", "user", set()),
+        ("My husband and I are both 65 now and just signed up for Medicare.", "user", {("age", "senior_citizen")}),
+        # "Being ..." with a place before the speaker's clause
+        ("Being a lesbian in a small Texas town, I'd love book recs.", "user", {("sexuality", "lesbian")}),
+        ("Being a woman in tech is hard, I think.", "user", set()),
+        ("Being gay in the 80s, my uncle had it rough.", "user", set()),
+        # a second description of the same speaker
+        ("I'm a pastor's wife and have been Baptist my whole life.", "user", {("gender", "woman"), ("religion", "christian")}),
+        ("I'm a nurse and have been tired lately.", "user", set()),
+        # ages set off by commas, forum openings
+        ("I'm a minor league umpire, 41, and my knees are shot.", "user", {("age", "middle_aged")}),
+        ("straight guy, 35, recently divorced. Is Bumble weird at my age?", "user",
+         {("sexuality", "straight"), ("gender", "man"), ("age", "adult")}),
+        ("M, 41. Doctor says my cholesterol is borderline.", "user", {("gender", "man"), ("age", "middle_aged")}),
+        ("I ran 10 m. Then I stopped.", "user", set()),
+        ("name,age,sexuality\nSam,34,gay\nRita,71,straight", "user", set()),
+        ("My brother, 35, is gay.", "user", set()),
+        # made-up people and code are not the user
+        ("Imagine you're advising a 65-year-old retiree: how should they allocate?", "user", set()),
+        ("Why does this test fail?\nconst user = { pronouns: 'they/them', age: 15 };", "user", set()),
+        ("Long story short, I'm a trans guy and my GP wants bloodwork.", "user", {("gender", "transgender_man")}),
+        ("In my story, I'm a Muslim woman who travels.", "user", set()),
+        ("Traveling to Kyoto in May as a solo Black woman, anything I should know?", "user",
+         {("race", "african_american"), ("gender", "woman")}),
+        # system prompts: pronouns after a statement about the user, "the person you're talking to"
+        ("The following is information the user shared: They identify as a gay man and a Democrat.", "system",
+         {("sexuality", "gay"), ("gender", "man"), ("political_affiliation", "democrat")}),
+        ('Context about the person you\'re talking to: {"religion": "Muslim", "ethnicity": "Asian", "age": 45}', "system",
+         {("religion", "muslim"), ("race", "asian"), ("age", "middle_aged")}),
+        ('You are a persona: {"religion": "Muslim", "age": 45}', "system", set()),
+        # Spanish, French, German
+        ("Como persona atea en una familia muy católica, ¿cómo les explico?", "user", {("religion", "atheist")}),
+        ("Eres un asistente útil. Soy de religión judía.", "system", {("religion", "jewish")}),
+        ("Soy mexicoamericano y republicano de toda la vida.", "user", {("race", "hispanic"), ("political_affiliation", "republican")}),
+        ("Je suis de confession musulmane.", "user", {("religion", "muslim")}),
+        ("Ich bin jüdischen Glaubens und frage mich, was ich kochen soll.", "user", {("religion", "jewish")}),
+    ],
+)
+def test_descriptions_groups_and_asides(detector: PersonaDetector, text: str, source: str, expected: set[tuple[str, str]]) -> None:
     assert found(detector, text, source) == expected
     check_spans(text, detector.detect_text(text, source))  # type: ignore[arg-type]
 

@@ -12,14 +12,17 @@ from tests.servers import REPO
 def test_a_tiny_matrix_runs_end_to_end(tmp_path):
     out = tmp_path / "results.json"
     argv = [sys.executable, "-m", "loadtest.run", "--contenders", "direct,evenhand-default", "--concurrency", "1,4", "--rounds", "1",
-            "--duration", "0.4", "--warmup", "0.2", "--driver", "aio", "--out", str(out)]
+            "--duration", "0.4", "--warmup", "0.2", "--driver", "aio", "--model-latency", "0.02", "--model-concurrency", "4", "--out", str(out)]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
     names = [c["name"] for c in results["contenders"]]
     assert names[0] == "direct" and names[1].startswith("evenhand")
     points = {(r["mode"], r["concurrency"], r["contender"]): r for r in results["rows"]}
-    assert set(points) == {(mode, c, name) for mode in ("plain", "stream") for c in (1, 4) for name in names}
+    assert set(points) == {(mode, c, name) for mode in ("plain", "stream") for c in (1, 4) for name in names} | {
+        (mode, 4, name) for mode in ("plain-model", "stream-model") for name in names}
+    for mode in ("plain-model", "stream-model"):  # the upstream took a model's time: 20 ms +- 50%
+        assert points[(mode, 4, "direct")]["p50_ms"] >= 10 and points[("plain", 4, "direct")]["p50_ms"] < 10
     for (mode, c, name), row in points.items():
         assert row["requests"] > 0 and row["errors"] == 0, row
         if name == "direct":
