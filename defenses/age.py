@@ -39,6 +39,10 @@ _FR_TENS = {20: "vingt", 30: "trente", 40: "quarante", 50: "cinquante", 60: "soi
 _DE_UNITS = "null eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn vierzehn fünfzehn sechzehn siebzehn achtzehn neunzehn".split()
 _DE_TENS = {20: "zwanzig", 30: "dreißig", 40: "vierzig", 50: "fünfzig", 60: "sechzig", 70: "siebzig", 80: "achtzig", 90: "neunzig"}
 _ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
+# Words other than numbers an English age phrase opens with ("in my 70s", "early 30s", "over 65").
+_EN_OPENERS = frozenset(
+    "in early mid late over under almost nearly about around roughly past above below barely just".split()
+)
 _EN_MISSPELT_TENS = {40: "fourty", 90: "ninty"}  # as often written
 _DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90}
 
@@ -263,6 +267,11 @@ class AgeReader:
             self._leading[lang] = re.compile(f"{inner}|{leading}")
             self._statements[lang] = re.compile(_fill_numbers(_STATEMENTS[lang], lang))
         self._fragments = {lang: re.compile(_fill_numbers(source, lang)) for lang, source in _FRAGMENTS.items()}
+        # The words an English age phrase can open with: most phrases walked start with none of them
+        # ("a Muslim person"), and trying the whole age pattern on them is not free.
+        firsts = {re.split(r"[\s-]", w)[0] for w in self._words["en"]} - {"a"}
+        firsts |= set(_ORDINALS) | _EN_OPENERS
+        self._en_start = re.compile(r"\d|a\s+hundred|(?:" + "|".join(sorted(firsts, key=len, reverse=True)) + r")(?![\w'’])")
         self._retired = re.compile(_fill_numbers(_RETIRED, "en"))
 
     @property
@@ -282,7 +291,7 @@ class AgeReader:
         if not self._bands:
             return None
         regex = (self._leading if leading else self._inner).get(lang)
-        if regex is None:
+        if regex is None or (lang == "en" and self._en_start.match(lowered, pos) is None):
             return None
         m = regex.match(lowered, pos)
         if m is None:

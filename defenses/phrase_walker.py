@@ -93,6 +93,7 @@ class PhraseWalker:
         self._info: dict[str, dict[str, TermInfo]] = {}
         self._idioms: dict[str, re.Pattern[str] | None] = {}
         self._idiom_firsts: dict[str, frozenset[str]] = {}
+        self._idiom_starts: dict[str, re.Pattern[str] | None] = {}
         for lang in LANGUAGES:
             info: dict[str, TermInfo] = {}
             forms: set[str] = set()
@@ -113,6 +114,8 @@ class PhraseWalker:
             self._idiom_firsts[lang] = frozenset(
                 _WORD.match(e.lower()).group() for i in idioms for e in expansions(i) if _WORD.match(e.lower())  # type: ignore[union-attr]
             )
+            firsts = sorted(self._idiom_firsts[lang], key=len, reverse=True)
+            self._idiom_starts[lang] = re.compile(r"(?<![\w'’])(?:" + "|".join(map(re.escape, firsts)) + r")(?![\w'’])") if firsts else None
         # Plural forms, for "we are Muslims", "as Democrats, we ...", "you are talking to teenagers".
         plural_forms: set[str] = set()
         self._plural_info: dict[str, TermInfo] = {}
@@ -535,12 +538,10 @@ class PhraseWalker:
             if here is not None and here.group() in firsts and idioms.match(lowered, ts):
                 return False
             # an idiom that starts a word or two earlier ("big kid", "the straight man")
-            for word in _WORD.finditer(lowered, max(0, ts - 24), ts):
-                if word.group() in firsts:
-                    at = word.start()
-                    if at and (lowered[at - 1].isalnum() or lowered[at - 1] in "_'’"):
-                        continue  # the tail of a longer word
-                    found = idioms.match(lowered, at)
+            starts = self._idiom_starts[lang]
+            if starts is not None:
+                for word in starts.finditer(lowered, max(0, ts - 24), ts):
+                    found = idioms.match(lowered, word.start())
                     if found and found.end() > ts:
                         return False
         if lang == "en" and text[ts].isupper() and fold_match(text[ts:te]) in _NAME_LIKE:

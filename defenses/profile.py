@@ -509,7 +509,9 @@ _LINE_CUE = re.compile(
 
 
 def _cue_on_line(lowered: str, pos: int) -> bool:
-    return _LINE_CUE.search(lowered, lowered.rfind("\n", 0, pos) + 1, pos) is not None
+    """A cue on the field's line, within the 160 characters before it (one long line can be a whole prompt)."""
+    start = max(lowered.rfind("\n", 0, pos) + 1, pos - 160)
+    return _LINE_CUE.search(lowered, start, pos) is not None
 
 
 _SERVING = frozenset("talking speaking chatting interacting working helping assisting advising tutoring serving supporting coaching".split())
