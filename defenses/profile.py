@@ -484,7 +484,22 @@ class ProfileReader:
 
     @staticmethod
     def _last_cue(view: TextView, start: int) -> bool | None:
-        """The nearest ownership cue within 400 characters before `start`: is it the user's?"""
+        """The nearest ownership cue within 400 characters before `start`: is it the user's? The
+        fields of one profile follow each other, so after the first only the text since the last
+        field is read; with no cue there, the last field's verdict holds ("User profile: age 68;
+        religion: Hindu": "User profile" owns both)."""
+        memo = view.cue_memo
+        if memo is not None and memo[0] < start <= memo[0] + 300:
+            found = _cue_in(_CUE_TOKENS.findall(view.lowered, memo[0], start), 1, view.system)
+            if found is None:
+                found = memo[1]
+        else:
+            found = ProfileReader._nearest_cue(view, start)
+        view.cue_memo = (start, found)
+        return found
+
+    @staticmethod
+    def _nearest_cue(view: TextView, start: int) -> bool | None:
         lowered = view.lowered
         floor = max(0, start - 400)
         # Cues mostly stand near the field: the last 100 characters first, the rest only if need be.

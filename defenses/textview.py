@@ -15,7 +15,7 @@ def lower_same_length(text: str) -> str:
 
 
 class TextView:
-    __slots__ = ("text", "lowered", "system", "_foreign", "_foreign_starts", "user_statements", "negated", "read_up_to")
+    __slots__ = ("text", "lowered", "system", "_foreign", "_foreign_starts", "user_statements", "negated", "read_up_to", "cue_memo")
 
     def __init__(self, text: str, lowered: str, system: bool) -> None:
         self.text = text
@@ -29,6 +29,8 @@ class TextView:
         self.negated: set[tuple[str, str]] = set()
         # where the last statement read ended: a later window does not read inside it again
         self.read_up_to = 0
+        # (offset, verdict) of the last profile field whose owner was looked for, for the next field
+        self.cue_memo: tuple[int, bool | None] | None = None
 
     def foreign(self, pos: int) -> bool:
         """Whether `pos` is inside a quotation, code, or text given to translate."""
