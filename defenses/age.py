@@ -352,11 +352,11 @@ class AgeReader:
         grade = groups.get("g") or groups.get("g2")
         grade_word = groups.get("gw") or groups.get("gw2")
         if grade or grade_word:
-            n = int(grade) if grade else _ORDINALS.index(grade_word) + 1
-            return self.value_for(n + 5) if 1 <= n <= 12 else None
+            year = int(grade) if grade else _ORDINALS.index(grade_word or "") + 1
+            return self.value_for(year + 5) if 1 <= year <= 12 else None
         if groups.get("n3"):
-            n = self._number(groups["n3"], lang)
-            return None if n is None else self._compared(groups["cmp"], n)
+            compared = self._number(groups["n3"], lang)
+            return None if compared is None else self._compared(groups["cmp"], compared)
         raw = next((groups[g] for g in _NUMBER_GROUPS if groups.get(g)), None)
         if raw == "one" and groups.get("n4"):
             return None  # "I'm one of ...", "I'm one."

@@ -66,6 +66,15 @@ _WORD = re.compile(r"[\w'’]+")
 _WORD_STARTS = re.compile(r"(?<![\w'’])[\w'’]")
 _HYPHENATED = re.compile(r"[\w'’]+(?:-[\w'’]+)+")
 SPACES = re.compile(r"[ \t\u00a0]*")
+
+
+def skip_spaces(text: str, pos: int) -> int:
+    """The offset after the spaces and tabs at `pos` (where SPACES' match ends)."""
+    n = len(text)
+    while pos < n and text[pos] in " \t\u00a0":
+        pos += 1
+    return pos
+
 _TO_BE = re.compile(r"\s+to\s+be(?![\w])")
 _RELATIVE_CONTRACTIONS = frozenset(("who's", "who’s"))
 _BEEN = re.compile(r"\s+(?:always\s+|long\s+)?been(?![\w])")
@@ -91,8 +100,8 @@ class PhraseWalker:
         self._ages = ages
         self._terms: dict[str, re.Pattern[str]] = {}
         self._info: dict[str, dict[str, TermInfo]] = {}
-        self._idioms: dict[str, re.Pattern[str] | None] = {}
         self._idiom_firsts: dict[str, frozenset[str]] = {}
+        self._idioms_by_first: dict[str, dict[str, re.Pattern[str]]] = {}
         self._idiom_starts: dict[str, re.Pattern[str] | None] = {}
         for lang in LANGUAGES:
             info: dict[str, TermInfo] = {}
@@ -108,12 +117,15 @@ class PhraseWalker:
             self._terms[lang] = compile_words(forms)
             self._info[lang] = info
             idioms = taxonomy.idioms(lang)
-            self._idioms[lang] = re.compile("(?:" + "|".join(phrase_regex(i) for i in idioms) + r")(?![\w])") if idioms else None
             # An idiom can only start at one of its first words: trying the idioms only there keeps the
             # look-back around every identity word cheap.
-            self._idiom_firsts[lang] = frozenset(
-                _WORD.match(e.lower()).group() for i in idioms for e in expansions(i) if _WORD.match(e.lower())  # type: ignore[union-attr]
-            )
+            by_first: dict[str, list[str]] = {}
+            for idiom in idioms:
+                for first in {w.group() for e in expansions(idiom) if (w := _WORD.match(e.lower()))}:
+                    by_first.setdefault(first, []).append(phrase_regex(idiom))
+            # per first word, only the idioms that can start with it
+            self._idioms_by_first[lang] = {w: re.compile("(?:" + "|".join(rs) + r")(?![\w])") for w, rs in by_first.items()}
+            self._idiom_firsts[lang] = frozenset(by_first)
             firsts = sorted(self._idiom_firsts[lang], key=len, reverse=True)
             self._idiom_starts[lang] = re.compile(r"(?<![\w'’])(?:" + "|".join(map(re.escape, firsts)) + r")(?![\w'’])") if firsts else None
         # Plural forms, for "we are Muslims", "as Democrats, we ...", "you are talking to teenagers".
@@ -140,7 +152,7 @@ class PhraseWalker:
 
     def np_starts(self, lowered: str, pos: int) -> bool:
         """Whether a noun phrase that could name an identity starts after `pos` ("as a ...", "as Muslims")."""
-        at = SPACES.match(lowered, pos).end()
+        at = skip_spaces(lowered, pos)
         word = _WORD.match(lowered, at)
         if word is None:
             return False
@@ -227,11 +239,13 @@ class PhraseWalker:
             pending.clear()
 
         def next_word(at: int) -> str | None:
-            found = _WORD.match(lowered, SPACES.match(lowered, at).end())
+            found = _WORD.match(lowered, skip_spaces(lowered, at))
             return found.group() if found else None
 
+        ages_on = ages.enabled
         for _ in range(60):
-            i = SPACES.match(lowered, i).end()
+            while i < n and lowered[i] in " \t\u00a0":  # SPACES, without a regex call per token
+                i += 1
             if i >= n:
                 break
             ch = lowered[i]
@@ -262,7 +276,7 @@ class PhraseWalker:
             age_leading = (leading and first) or after_coord
 
             # A stated age ("72", "a 16-year-old", "in my 70s"), or the forum form "48M".
-            if ages.enabled and (ch.isdigit() or age_leading or ch in "ostfndeqvcszi"):
+            if ages_on and (ch.isdigit() or age_leading or ch in "ostfndeqvcszi"):
                 if age_leading and ch.isdigit() and (compact := _COMPACT.match(lowered, i)):
                     value = ages.value_for(int(compact.group(1)))
                     gender = self._gender_letters.get(compact.group(2))
@@ -316,11 +330,11 @@ class PhraseWalker:
                         view.negated.add((info.axis, info.value))
                     past_next = False
                     if info.core_person and next_word(te) in lex.of:
-                        after = _WORD.match(lowered, SPACES.match(lowered, te).end())
+                        after = _WORD.match(lowered, skip_spaces(lowered, te))
                         colour = next_word(after.end()) if after else None
                         if colour in ("color", "colour"):
                             settle("boundary")  # "a woman of color"
-                            last_end = i = _WORD.match(lowered, SPACES.match(lowered, after.end()).end()).end()  # type: ignore[union-attr]
+                            last_end = i = _WORD.match(lowered, skip_spaces(lowered, after.end())).end()  # type: ignore[union-attr]
                             continue
                         pending.clear()  # "a man of my word", "a child of the 80s"
                         break
@@ -334,14 +348,16 @@ class PhraseWalker:
                 continue
 
             # Any other word.
-            word_match = _HYPHENATED.match(lowered, i)
-            if word_match is None or not (
-                word_match.group() in lex.modifiers or word_match.group() in lex.person_nouns
-                or word_match.group().rsplit("-", 1)[1] in _COMPOUND_PARTICIPLES
-            ):
-                word_match = _WORD.match(lowered, i)
+            word_match = _WORD.match(lowered, i)
             if word_match is None:
                 break
+            if lowered.startswith("-", word_match.end()):  # "Spanish-speaking", "wheelchair-using": one word?
+                hyphenated = _HYPHENATED.match(lowered, i)
+                if hyphenated is not None and (
+                    hyphenated.group() in lex.modifiers or hyphenated.group() in lex.person_nouns
+                    or hyphenated.group().rsplit("-", 1)[1] in _COMPOUND_PARTICIPLES
+                ):
+                    word_match = hyphenated
             word = word_match.group()
             w_end = word_match.end()
             was_first, first = first, False
@@ -362,7 +378,7 @@ class PhraseWalker:
             if word in lex.negators:
                 follow = next_word(w_end)
                 if follow in ("only", "just", "merely", "simply", "solely"):
-                    i = _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()  # type: ignore[union-attr]
+                    i = _WORD.match(lowered, skip_spaces(lowered, w_end)).end()  # type: ignore[union-attr]
                     continue
                 if pending or tentative:
                     settle("boundary")
@@ -389,10 +405,10 @@ class PhraseWalker:
                 settle("boundary")
                 if not neg:
                     # "the user is a man or a woman": a choice between identities of one axis states neither
-                    at = SPACES.match(lowered, w_end).end()
+                    at = skip_spaces(lowered, w_end)
                     det = _WORD.match(lowered, at)
                     if det and det.group() in lex.determiners:
-                        at = SPACES.match(lowered, det.end()).end()
+                        at = skip_spaces(lowered, det.end())
                     other = terms.match(lowered, at)
                     other_info = info_of.get(fold_match(other.group())) if other else None
                     if other_info is not None and any(h[0] == other_info.axis for h in confirmed[segment:]):
@@ -416,7 +432,7 @@ class PhraseWalker:
             if english and word == "as":
                 if next_word(w_end) == "well":
                     settle("boundary")
-                    i = _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()  # type: ignore[union-attr]
+                    i = _WORD.match(lowered, skip_spaces(lowered, w_end)).end()  # type: ignore[union-attr]
                     continue
                 settle("drop")  # "white as a sheet", "blind as a bat"
                 break
@@ -440,7 +456,7 @@ class PhraseWalker:
                 i = w_end
                 # "someone with cerebral palsy", "a woman with a disability"
                 if english and next_word(w_end) == "with" and self._with_objects is not None:
-                    at = SPACES.match(lowered, _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()).end()  # type: ignore[union-attr]
+                    at = SPACES.match(lowered, _WORD.match(lowered, skip_spaces(lowered, w_end)).end()).end()  # type: ignore[union-attr]
                     if (obj := self._with_objects.match(lowered, at)) is not None and not neg:
                         target = next(((a, v) for name, (a, v) in self._with_values.items() if obj.group(name)), None)
                         if target:
@@ -449,9 +465,9 @@ class PhraseWalker:
                             continue
                 # "a member of the Cherokee Nation", "a follower of Christ"
                 if word in _MEMBERSHIP and next_word(w_end) in lex.of:
-                    i = _WORD.match(lowered, SPACES.match(lowered, w_end).end()).end()  # type: ignore[union-attr]
+                    i = _WORD.match(lowered, skip_spaces(lowered, w_end)).end()  # type: ignore[union-attr]
                     if next_word(i) == "the":
-                        i = _WORD.match(lowered, SPACES.match(lowered, i).end()).end()  # type: ignore[union-attr]
+                        i = _WORD.match(lowered, skip_spaces(lowered, i)).end()  # type: ignore[union-attr]
                     seen_det = True
                 continue
             if english and word in _RELATIVE_CONTRACTIONS and (confirmed or pending or after_generic):
@@ -531,21 +547,21 @@ class PhraseWalker:
             return False
         if info.needs_article and not seen_det:
             return False
-        idioms = self._idioms.get(lang)
-        if idioms is not None:
-            firsts = self._idiom_firsts[lang]
+        by_first = self._idioms_by_first.get(lang)
+        if by_first:
             here = _WORD.match(lowered, ts)
-            if here is not None and here.group() in firsts and idioms.match(lowered, ts):
+            idioms = by_first.get(here.group()) if here is not None else None
+            if idioms is not None and idioms.match(lowered, ts):
                 return False
             # an idiom that starts a word or two earlier ("big kid", "the straight man")
             starts = self._idiom_starts[lang]
             if starts is not None:
                 for word in starts.finditer(lowered, max(0, ts - 24), ts):
-                    found = idioms.match(lowered, word.start())
+                    found = by_first[word.group()].match(lowered, word.start())
                     if found and found.end() > ts:
                         return False
         if lang == "en" and text[ts].isupper() and fold_match(text[ts:te]) in _NAME_LIKE:
-            after = _WORD.match(text, SPACES.match(text, te).end())
+            after = _WORD.match(text, skip_spaces(text, te))
             if after and after.group()[:1].isupper() and after.group().lower() not in LEXICONS["en"].person_nouns \
                     and after.group().lower() not in LEXICONS["en"].stops and self._terms["en"].match(lowered, after.start()) is None:
                 return False  # "Christian Bale"

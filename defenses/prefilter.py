@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Set as AbstractSet
 
 from defenses.age import number_words
 from defenses.phrases import expansions
@@ -96,10 +97,11 @@ class Prefilter:
 
     def locate(self, lowered: str) -> tuple[Windows, Windows] | None:
         """Where to read: (windows for statements, windows for profile fields), or None if nowhere."""
+        words: AbstractSet[str]
         if lowered.isascii():
-            tokens = lowered.encode().translate(_ASCII_TOKENS).split()
-            present = self._ascii_words.intersection(tokens)
-            ages = _age_cues(tokens, self._ascii_numeric, self._ascii_before, self._ascii_after)
+            raw = lowered.encode().translate(_ASCII_TOKENS).split()
+            present = self._ascii_words.intersection(raw)
+            ages = _age_cues(raw, self._ascii_numeric, self._ascii_before, self._ascii_after)
             if not present and not ages:
                 return None
             words = {w.decode() for w in present | ages}
@@ -151,7 +153,7 @@ def _age_cues(words: list, numeric: frozenset, before: frozenset, after: frozens
     return found
 
 
-def windows(lowered: str, words: set[str], before: int, after: int) -> Windows:
+def windows(lowered: str, words: AbstractSet[str], before: int, after: int) -> Windows:
     """Merged stretches of text around each whole-word occurrence of `words`."""
     n = len(lowered)
     spans = []

@@ -216,8 +216,8 @@ class ProfileReader:
         # Keys that are everyday words ("accessibility matters to me") are not taxonomy keys, so that the
         # prefilter does not send every text holding them here; they are read in system messages only.
         prose = {form: axis for form, axis in _PROSE_KEYS.items() if axis in taxonomy.axes()}
-        for form, axis in prose.items():
-            key_axis.setdefault(fold_match(form).replace("_", ""), axis)
+        for form, prose_axis in prose.items():
+            key_axis.setdefault(fold_match(form).replace("_", ""), prose_axis)
         self._prose_keys = (
             re.compile("(?P<key>" + compile_words(prose, tail="").pattern + r")(?![\w])" + _OWNER_AFTER) if prose else None
         )
@@ -342,7 +342,7 @@ class ProfileReader:
     def _description(self, view: TextView, label: int, p: int, end: int, langs: tuple[str, ...], out: list[Found]) -> None:
         """The items of a description: "45yo Asian female, no known allergies, ...", from `p` to `end`."""
         lowered = view.lowered
-        first = _SPACES.match(lowered, p, end).end()
+        first = _SPACES.match(lowered, p, end).end()  # type: ignore[union-attr]  # matches the empty string
         if first >= end or _ANOTHER_FIELD.match(lowered, first) or self._keys.match(lowered, first):
             return  # "User profile: age 68; religion: Hindu": fields, read by `read`
         sentence = _SENTENCE_END.search(view.text, p, end)
@@ -351,7 +351,7 @@ class ProfileReader:
         walker = self._walker
         assert walker is not None
         for _ in range(12):
-            p = _SPACES.match(lowered, p, end).end()
+            p = _SPACES.match(lowered, p, end).end()  # type: ignore[union-attr]  # matches the empty string
             if p >= end or view.foreign(p):
                 return
             stop = p
@@ -392,6 +392,7 @@ class ProfileReader:
         lowered = view.lowered
         key_start = m.start("key")
         sep = _SEP.match(lowered, m.end())
+        assert sep is not None  # every part of _SEP is optional
         explicit = bool(sep.group("colon") or sep.group("verb"))
         v = sep.end()
         if not explicit and (
@@ -417,9 +418,10 @@ class ProfileReader:
                 vm = pattern.match(lowered, lm.end()) if lm is not None else None
                 if vm is None:
                     return None
-            value = forms.get(fold_match(vm.group()))
-            if value is None:
+            named = forms.get(fold_match(vm.group()))
+            if named is None:
                 return None
+            value = named
             ve = vm.end()
             if len(vm.group()) <= 2 and not explicit:
                 return None

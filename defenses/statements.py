@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 
 from defenses.age import AgeReader
 from defenses.age_statements import FIGURES_OF_SPEECH, AgeStatements
@@ -23,7 +24,8 @@ from defenses.context import (
     DISCOURSE, FIRST_PERSON_SUBJECTS, PAST, PAST_MAIN, PERSONAL, WORD, as_after_first_person, bounds,
     main_subject_is_you, own_words, sentence_initial,
 )
-from defenses.phrase_walker import SPACES, Hit, PhraseWalker
+from defenses.lexicon import LEXICONS
+from defenses.phrase_walker import CLAUSE_STARTERS, Hit, PhraseWalker, skip_spaces
 from defenses.phrases import expansions, lead_words, perfect_forms, phrase_regex, statement_index, third_person
 from defenses.taxonomy import LANGUAGES, Taxonomy
 from defenses.textview import TextView
@@ -74,6 +76,11 @@ class StatementReader:
     def __init__(self, taxonomy: Taxonomy, ages: AgeReader, walker: PhraseWalker) -> None:
         self._ages = ages
         self._walker = walker
+        # one-word profile keys ("age", "religion"): after "User profile:" they start fields, which the
+        # profile reader reads
+        self._field_keys = frozenset(
+            key.lower() for axis in taxonomy.axes() for keys in taxonomy.axis(axis).keys.values() for key in keys if " " not in key
+        )
         self._statement_values: dict[str, list[tuple[re.Pattern[str], str, str]]] = {}
         self._third_values: list[tuple[re.Pattern[str], str, str]] = []
         pronouns: dict[str, tuple[str, str]] = {}
@@ -134,7 +141,7 @@ class StatementReader:
         en_firsts = statement_firsts["en"]
         dets = ("the", "this", "our", "your")
         subject_phrases = {f"{d} {m}{w}" for d in dets for m in ("", "current ", "end ") for w in subject_words}
-        parts: list[tuple[str, str, str, set[str]]] = [
+        parts: list[tuple[str, str, str, AbstractSet[str]]] = [
             ("stmt", "en", rf"i\s+{_STATEMENT_ADVERBS}{alt(statements['en'])}(?![\w])", {f"i {w}" for w in en_firsts | _ADVERB_WORDS}),
             ("stmt", "en", rf"i\s*(?:['’]\s*m|\s+am)\s+{_STATEMENT_ADVERBS}{alt(am)}(?![\w])", _I_AM),
             ("stmt", "en", rf"we\s+{_STATEMENT_ADVERBS}{alt(statements['en'])}(?![\w])", {f"we {w}" for w in en_firsts | _ADVERB_WORDS}),
@@ -275,13 +282,16 @@ class StatementReader:
             comma = m.start()
             sent_start, _, _ = bounds(lowered, comma)
             start = sent_start
-            while (w := WORD.match(lowered, SPACES.match(lowered, start).end())) and w.group() in DISCOURSE and w.end() < comma:
+            while (w := WORD.match(lowered, skip_spaces(lowered, start))) and w.group() in DISCOURSE and w.end() < comma:
                 start = w.end()
                 while start < comma and lowered[start] in " ,\t":
                     start += 1
-            start = SPACES.match(lowered, start).end()
+            start = skip_spaces(lowered, start)
             if start >= comma or comma - start > 60 or self._starts.match(lowered, start):
                 continue  # a sentence opening with "As a ...", "I'm ...": its anchor has been read
+            first = WORD.match(lowered, start)
+            if first is None or first.group() in _NOT_A_DESCRIPTION:
+                continue  # "For context, I am ...", "Thanks, I ...": no description opens the sentence
             if not own_words(view, start, "en"):
                 continue
             hits, end = self._walker.walk(view, start, "en", leading=True, anchor_start=start, strict=True)
@@ -298,7 +308,7 @@ class StatementReader:
         lowered = view.lowered
         for m in _COMMA_NUMBER.finditer(lowered, ws, we):
             comma = m.start()
-            start = SPACES.match(lowered, lowered.rfind("\n", 0, comma) + 1).end()
+            start = skip_spaces(lowered, lowered.rfind("\n", 0, comma) + 1)
             if comma - start > 50 or not lowered[start:start + 1].isalpha() or "," in lowered[start:comma]:
                 continue
             if self._starts.match(lowered, start) or not own_words(view, start, "en"):
@@ -327,11 +337,11 @@ class StatementReader:
                 continue  # "there", "where"
             sent_start, _, _ = bounds(lowered, m.start())
             start = sent_start
-            while (w := WORD.match(lowered, SPACES.match(lowered, start).end())) and w.group() in DISCOURSE and w.end() < m.start():
+            while (w := WORD.match(lowered, skip_spaces(lowered, start))) and w.group() in DISCOURSE and w.end() < m.start():
                 start = w.end()
                 while start < m.start() and lowered[start] in " ,\t":
                     start += 1
-            start = SPACES.match(lowered, start).end()
+            start = skip_spaces(lowered, start)
             if start >= m.start() or not own_words(view, start, "en"):
                 continue
             hits, end = self._walker.walk(view, start, "en", leading=True, anchor_start=start, strict=True)
@@ -433,7 +443,7 @@ class StatementReader:
         hits, end = self._walker.walk(view, m.end(), lang, leading=False, plural=True, anchor_start=a)
         if hits and view.lowered.startswith("and", a):
             _, clause_start, _ = bounds(view.lowered, a)
-            a = SPACES.match(view.lowered, clause_start).end()  # "My husband and I are both Hindu"
+            a = skip_spaces(view.lowered, clause_start)  # "My husband and I are both Hindu"
         self._emit(view, hits, a, end, out)
 
     def _on_you(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
@@ -502,6 +512,10 @@ class StatementReader:
                 return
         before = WORD.findall(view.lowered, max(0, a - 20), a)
         if before and before[-1] in ("assistant", "assistant's", "bot", "bot's", "character", "character's", "your", "his", "her", "npc", "agent", "example", "sample"):
+            return
+        field = _FIELD_START.match(view.lowered, m.end())
+        if field is not None and field.group("key") in self._field_keys:
+            view.user_statements.append(m.end())  # "User profile: age 68; religion: Hindu": fields, not a phrase
             return
         hits, end = self._walker.walk(view, m.end(), lang, leading=True, anchor_start=a)
         if hits:
@@ -692,6 +706,8 @@ _COMMA_NUMBER = re.compile(r",[ \t]+[1-9]\d(?![\w'’%])")  # a space after the 
 _AFTER_OPENING = re.compile(r"[ \t]*(?:[,.;]|$)")
 _OPENING_AGE = re.compile(r"[ \t]*,[ \t]*(?P<n>[1-9]\d)(?![\w'’%])[ \t]*(?=,|\.|;|$)")
 _CODE_LINE = re.compile(r"[{}=;\[]|\b(?:const|let|var|def|return|new|function|class)\s")
+_FIELD_START = re.compile(r"[ \t\n]*[\"'*_-]*[ \t]*(?P<key>[^\W\d_]+)[\"'*_]*[ \t]*(?:[:=]|(?=\d))")
+_NOT_A_DESCRIPTION = LEXICONS["en"].stops | CLAUSE_STARTERS["en"]
 _IMAGINED = frozenset("imagine suppose pretend hypothetically say if let's let’s".split())
 _AND_SELF = re.compile(r"[ \t]*,?[ \t]*and\s+(?:am|also\s+am|have\s+(?:always\s+|long\s+)?been|['’]ve\s+(?:always\s+)?been|identify\s+as)(?![\w'’])")
 _AND_COPULA = re.compile(r"[ \t]*,?[ \t]*and\s+(?:is|['’]s|has\s+been)(?![\w'’])")
@@ -744,13 +760,13 @@ def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
 
 def _next_word_end(lowered: str, end: int) -> int:
     """Where the word after `end` ends (or `end`, if none follows)."""
-    word = WORD.match(lowered, SPACES.match(lowered, end).end())
+    word = WORD.match(lowered, skip_spaces(lowered, end))
     return word.end() if word else end
 
 
 def _peek(lowered: str, end: int) -> str:
     """The first character after `end` that is not a space or tab."""
-    at = SPACES.match(lowered, end).end()
+    at = skip_spaces(lowered, end)
     return lowered[at:at + 1]
 
 
