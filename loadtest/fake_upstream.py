@@ -28,11 +28,12 @@ import argparse
 import asyncio
 import itertools
 import time
-import zlib
 from collections import deque
 
 import orjson
 from aiohttp import web
+
+from loadtest.upstream_options import add_arguments, spread
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 
@@ -45,10 +46,7 @@ class FakeUpstream:
         self.text = text.ljust(size, ".") if size > len(text) else text
         self.chunks = max(1, chunks)
         self.delay = delay
-        # Each delay lies in delay * (1 - jitter) .. delay * (1 + jitter), spread evenly: a model's latency
-        # varies, and a fixed one would march every connection in step. It is a function of the last
-        # message, so the same request waits as long whichever proxy it came through, and percentiles of
-        # contenders sent the same requests compare like with like.
+        # a model's latency varies, and a fixed one would march every connection in step (see spread())
         self.jitter = min(max(jitter, 0.0), 1.0)
         self.models = models
         self.received: deque[dict] = deque(maxlen=200)
@@ -93,9 +91,7 @@ class FakeUpstream:
             return web.Response(body=b"<html>this is not json", content_type="application/json")
         delay = float(model.rsplit("-", 1)[1]) if model.startswith("fake-slow-") else self.delay
         if delay:
-            if self.jitter:
-                delay *= 1 - self.jitter + 2 * self.jitter * _unit(body)
-            await asyncio.sleep(delay)
+            await asyncio.sleep(spread(delay, self.jitter, body))
         text = self._answer(model, body)
         if body.get("stream"):
             return await self._stream(request, model, body, text)
@@ -170,14 +166,6 @@ class FakeUpstream:
         return resp
 
 
-def _unit(body: dict) -> float:
-    """A number in [0, 1) that depends only on the request's last message."""
-    messages = body.get("messages")
-    last = messages[-1] if isinstance(messages, list) and messages else None
-    content = last.get("content") if isinstance(last, dict) else None
-    return zlib.crc32(orjson.dumps(content)) / 2**32
-
-
 def _error(status: int, message: str) -> web.Response:
     body = {"error": {"message": message, "type": "fake_error", "param": None, "code": f"fake_{status}"}}
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
@@ -185,13 +173,7 @@ def _error(status: int, message: str) -> web.Response:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--text", default="Hello from the fake upstream.")
-    parser.add_argument("--size", type=int, default=0, help="pad the answer text to this many bytes")
-    parser.add_argument("--chunks", type=int, default=16, help="content chunks per streamed answer")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--jitter", type=float, default=0.0, help="spread of each delay, as a fraction of it (0.5: 50-150%%)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         import uvloop

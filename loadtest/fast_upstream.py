@@ -24,7 +24,6 @@ import asyncio
 import gc
 import math
 import time
-import zlib
 from collections import deque
 from dataclasses import dataclass
 from functools import partial
@@ -33,6 +32,8 @@ from http import HTTPStatus
 import httptools
 import orjson
 import uvloop
+
+from loadtest.upstream_options import add_arguments, spread
 
 CHAT = b"/v1/chat/completions"
 MODELS = b"/v1/models"
@@ -70,14 +71,6 @@ def error_answer(status: int, message: str) -> Answer:
 
 def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
-
-
-def unit(body: dict) -> float:
-    """A number in [0, 1) that depends only on the request's last message (as fake_upstream's)."""
-    messages = body.get("messages")
-    last = messages[-1] if isinstance(messages, list) and messages else None
-    content = last.get("content") if isinstance(last, dict) else None
-    return zlib.crc32(orjson.dumps(content)) / 2**32
 
 
 class Upstream:
@@ -243,8 +236,7 @@ class Connection(asyncio.Protocol):
                 return self.send(upstream.invalid_model, keep)
         answer = upstream.answer(model, stream, usage)
         if delay > 0:
-            if upstream.jitter:
-                delay *= 1 - upstream.jitter + 2 * upstream.jitter * unit(body)
+            delay = spread(delay, upstream.jitter, body)
             self.waiting = True
             self.loop.call_later(delay, self.send_later, answer, keep, delay)
         else:
@@ -281,13 +273,7 @@ async def serve(upstream: Upstream, host: str, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--text", default="Hello from the fake upstream.")
-    parser.add_argument("--size", type=int, default=0, help="pad the answer text to this many bytes")
-    parser.add_argument("--chunks", type=int, default=16, help="content chunks per streamed answer")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--jitter", type=float, default=0.0, help="spread of each delay, as a fraction of it (0.5: 50-150%%)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     upstream = Upstream(args.text, args.size, args.chunks, args.delay, args.jitter)
     uvloop.run(serve(upstream, args.host, args.port))

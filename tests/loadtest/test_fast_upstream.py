@@ -17,7 +17,7 @@ import pytest
 
 from loadtest import contenders
 from loadtest.bodies import build_bodies
-from loadtest.fake_upstream import _unit as fake_upstream_unit
+from loadtest.upstream_options import unit as upstream_unit
 from tests.servers import Server, free_port
 
 SIZE, CHUNKS, JITTER = 300, 8, 0.5
@@ -217,7 +217,7 @@ def test_jitter_depends_only_on_the_last_message_as_in_fake_upstream(upstream):
         body = {"model": "fake-slow-0.1", "messages": messages}
         status, headers, _, seconds = post(upstream, body)
         assert status == 200 and seconds >= float(headers["x-fake-delay"]) - 0.005
-        expected = 0.1 * (1 - JITTER + 2 * JITTER * fake_upstream_unit(body))
+        expected = 0.1 * (1 - JITTER + 2 * JITTER * upstream_unit(body))
         assert float(headers["x-fake-delay"]) == pytest.approx(expected, abs=1e-6)
         return float(headers["x-fake-delay"])
 
