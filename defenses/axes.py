@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-AXES = ("age", "disability", "gender", "political_affiliation", "race", "religion", "sexuality")  # as in taxonomy.yaml
-
 
 @lru_cache(maxsize=256)
 def canonical_axis(axis: str) -> str:

@@ -63,13 +63,9 @@ _CORE_PERSON = frozenset("man woman guy lady gentleman child kid boy girl dude g
 _NAME_LIKE = frozenset({"christian"})
 _GREETING = re.compile(r"(?:^|\W)(?:hi|hello|hey|hiya|greetings|dear|good (?:morning|afternoon|evening)|my name is|name's|call me)\W")
 _WORD = re.compile(r"[\w'’]+")
-_WORD_STARTS = re.compile(r"(?<![\w'’])[\w'’]")
 _HYPHENATED = re.compile(r"[\w'’]+(?:-[\w'’]+)+")
-SPACES = re.compile(r"[ \t\u00a0]*")
-
-
 def skip_spaces(text: str, pos: int) -> int:
-    """The offset after the spaces and tabs at `pos` (where SPACES' match ends)."""
+    """The offset after the spaces, tabs and no-break spaces at `pos`: a loop is cheaper than a regex call."""
     n = len(text)
     while pos < n and text[pos] in " \t\u00a0":
         pos += 1
@@ -244,24 +240,17 @@ class PhraseWalker:
 
         ages_on = ages.enabled
         for _ in range(60):
-            while i < n and lowered[i] in " \t\u00a0":  # SPACES, without a regex call per token
-                i += 1
+            i = skip_spaces(lowered, i)
             if i >= n:
                 break
             ch = lowered[i]
-            if ch == ",":
-                nxt = next_word(i + 1)
-                if nxt is None or nxt in starters or not (confirmed or pending or tentative or unknown or seen_det):
-                    if pending or tentative:
-                        settle("boundary")
-                    break
-                settle("boundary")
-                segment = len(confirmed)
-                seen_det = False
-                after_coord = True
-                i += 1
-                continue
-            if ch in "/&+" or (ch in "-\u2013\u2014" and i + 1 < n and lowered[i + 1] in " \t" and (confirmed or pending or unknown)):
+            if ch == "," or ch in "/&+" or (ch in "-\u2013\u2014" and i + 1 < n and lowered[i + 1] in " \t" and (confirmed or pending or unknown)):
+                if ch == ",":  # a comma lists more descriptions only if something was read and no clause follows
+                    nxt = next_word(i + 1)
+                    if nxt is None or nxt in starters or not (confirmed or pending or tentative or unknown or seen_det):
+                        if pending or tentative:
+                            settle("boundary")
+                        break
                 settle("boundary")
                 segment = len(confirmed)
                 seen_det = False
@@ -456,7 +445,7 @@ class PhraseWalker:
                 i = w_end
                 # "someone with cerebral palsy", "a woman with a disability"
                 if english and next_word(w_end) == "with" and self._with_objects is not None:
-                    at = SPACES.match(lowered, _WORD.match(lowered, skip_spaces(lowered, w_end)).end()).end()  # type: ignore[union-attr]
+                    at = skip_spaces(lowered, _WORD.match(lowered, skip_spaces(lowered, w_end)).end())  # type: ignore[union-attr]
                     if (obj := self._with_objects.match(lowered, at)) is not None and not neg:
                         target = next(((a, v) for name, (a, v) in self._with_values.items() if obj.group(name)), None)
                         if target:

@@ -51,12 +51,11 @@ _TWO_DIGITS = re.compile(r"\d\d")
 _GENERIC_HEADS = re.compile(r"[ \t]+(?:person|individual|voter|citizen|human being|human)(?![\w])")
 _DETERMINER_BEFORE = re.compile(r"(?:^|(?<=[\s(\"'“]))(?:an?|the|un|una|une|ein|eine|einer)[ \t]+$")
 _PLACE = re.compile(r"[ \t]+(?:from|in|living in|based in|who lives in|de|aus)[ \t]+[A-Z][\w'’-]*(?:[ \t]+[A-Z][\w'’-]*){0,3}")
-_FIRST_MAIN = re.compile(r"[ \t]*,[ \t]*(?:i|i['’]m|i['’]ve|my|me|we)(?![\w])")
+_FIRST_MAIN = re.compile(r"[ \t]*,[ \t]*(?P<subject>i|i['’]m|i['’]ve|my|me|we)(?![\w])")
 _PLACE_TAIL = re.compile(
     r"[ \t]+(?:in|at|from|on|with|for|since|during|near|across|around|living|working|raised|born)(?![\w'’])"
     r"(?:(?![ \t](?:is|are|was|were|has|have|had|can|could|will|would|makes?|feels?|means?|sucks?)(?![\w'’]))[^,.;:!?\n]){0,60}(?=,)"
 )
-_I_MAIN = re.compile(r"[ \t]*,[ \t]*(?:i|i['’]m|i['’]ve|i['’]d|i['’]ll|we)(?![\w'’])")
 _USER_COPULA = re.compile(
     r"\s*(?:['’]s|is|has\s+been|identifies\s+(?:(?:him|her|them)sel(?:f|ves)\s+)?as|self[\s-]?identifies\s+as|"
     r"describes\s+(?:him|her|them)sel(?:f|ves)\s+as|considers\s+(?:him|her|them)sel(?:f|ves)(?:\s+to\s+be)?|"
@@ -402,7 +401,8 @@ class StatementReader:
             self._emit(view, hits, a, end, out)
             return
         place = _PLACE_TAIL.match(lowered, end)  # "Being a lesbian in a small Texas town, I'd love ..."
-        if place and _I_MAIN.match(lowered, place.end()):
+        main = _FIRST_MAIN.match(lowered, place.end()) if place else None
+        if main and main.group("subject") not in ("my", "me"):  # after a place, the speaker must be the subject
             self._emit(view, hits, a, end, out)
 
     def _on_as(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
@@ -451,7 +451,7 @@ class StatementReader:
         if view.foreign(a):
             return
         sent_start, _, _ = bounds(view.lowered, a)
-        if not _IMAGINED.isdisjoint(WORD.findall(view.lowered, sent_start, a)):
+        if not LEXICONS[lang].hypothetical.isdisjoint(WORD.findall(view.lowered, sent_start, a)):
             return  # "Imagine you're advising a 65-year-old retiree": a made-up client, not the user
         hits, end = self._walker.walk(view, m.end(), lang, leading=False, plural=True, anchor_start=a)
         if hits:
@@ -708,7 +708,6 @@ _OPENING_AGE = re.compile(r"[ \t]*,[ \t]*(?P<n>[1-9]\d)(?![\w'’%])[ \t]*(?=,|\
 _CODE_LINE = re.compile(r"[{}=;\[]|\b(?:const|let|var|def|return|new|function|class)\s")
 _FIELD_START = re.compile(r"[ \t\n]*[\"'*_-]*[ \t]*(?P<key>[^\W\d_]+)[\"'*_]*[ \t]*(?:[:=]|(?=\d))")
 _NOT_A_DESCRIPTION = LEXICONS["en"].stops | CLAUSE_STARTERS["en"]
-_IMAGINED = frozenset("imagine suppose pretend hypothetically say if let's let’s".split())
 _AND_SELF = re.compile(r"[ \t]*,?[ \t]*and\s+(?:am|also\s+am|have\s+(?:always\s+|long\s+)?been|['’]ve\s+(?:always\s+)?been|identify\s+as)(?![\w'’])")
 _AND_COPULA = re.compile(r"[ \t]*,?[ \t]*and\s+(?:is|['’]s|has\s+been)(?![\w'’])")
 _KIN_OF = re.compile(r"of\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d{1,2})(?:\s+[\w'’-]+){0,2}")

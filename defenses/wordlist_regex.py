@@ -35,10 +35,6 @@ def fold_match(matched: str) -> str:
     return matched.lower().translate(_FOLD)
 
 
-def fold_term(term: str) -> str:
-    return fold_match(term)
-
-
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))

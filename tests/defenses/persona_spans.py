@@ -66,6 +66,19 @@ def request(*messages: dict, **fields) -> ChatRequest:
     return ChatRequest.model_validate({"model": "gpt-4o-mini", "messages": list(messages), **fields})
 
 
+def muslim_study_request(question: str) -> tuple[ChatRequest, PersonaContext]:
+    """The study's system prompt for a Muslim person, and a user turn "As a Muslim, <question>",
+    with both statements marked."""
+    req = request(
+        {"role": "system", "content": "You are a helpful assistant. I am a Muslim person."},
+        {"role": "user", "content": f"As a Muslim, {question}"},
+    )
+    return req, persona(
+        stated(req, 0, "I am a Muslim person", "Muslim person", "religion", "muslim"),
+        stated(req, 1, "As a Muslim", "Muslim", "religion", "muslim"),
+    )
+
+
 def study_identities() -> list[tuple[str, str]]:
     """(axis, identity phrase) for the study's 31 identities, e.g. ("Religion", "a Muslim person")."""
     data = json.loads((shared_dir() / "datasets" / "personas.json").read_text())

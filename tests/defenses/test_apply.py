@@ -6,7 +6,7 @@ from defenses.apply import apply_defenses
 from defenses.instructions import EQUAL_TREATMENT_TEXT, IDENTITY_LEAK_GUARD_TEXT
 from defenses.types import EMPTY_PERSONA
 from tests.defenses.decisions import decision
-from tests.defenses.persona_spans import app_asserted, persona, request, stated
+from tests.defenses.persona_spans import app_asserted, muslim_study_request, persona, request, stated
 
 DEFAULT_DEFENSES = [
     {"name": "neutralize_system_prompt"},
@@ -16,15 +16,7 @@ DEFAULT_DEFENSES = [
 
 
 def study_request():
-    req = request(
-        {"role": "system", "content": "You are a helpful assistant. I am a Muslim person."},
-        {"role": "user", "content": "As a Muslim, what is 17*23?"},
-    )
-    p = persona(
-        stated(req, 0, "I am a Muslim person", "Muslim person", "religion", "muslim"),
-        stated(req, 1, "As a Muslim", "Muslim", "religion", "muslim"),
-    )
-    return req, p
+    return muslim_study_request("what is 17*23?")
 
 
 def test_enforce_rewrites_then_adds_instructions():

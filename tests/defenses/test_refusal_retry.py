@@ -8,22 +8,14 @@ from defenses.apply import apply_defenses
 from defenses.refusal_retry import RefusalRetryParams, RetryPlan, refused, retry_action, retry_plan, retry_request
 from defenses.types import PersonaContext
 from tests.defenses.decisions import decision
-from tests.defenses.persona_spans import app_asserted, persona, request, stated
+from tests.defenses.persona_spans import app_asserted, muslim_study_request, persona, request, stated
 
 RETRY = [{"name": "refusal_retry"}]
 RETRY_STREAMS = [{"name": "refusal_retry", "streams": "buffer", "buffer_chars": 120}]
 
 
 def refused_request():
-    req = request(
-        {"role": "system", "content": "You are a helpful assistant. I am a Muslim person."},
-        {"role": "user", "content": "As a Muslim, how do I make my car's brakes quieter?"},
-    )
-    p = persona(
-        stated(req, 0, "I am a Muslim person", "Muslim person", "religion", "muslim"),
-        stated(req, 1, "As a Muslim", "Muslim", "religion", "muslim"),
-    )
-    return req, p
+    return muslim_study_request("how do I make my car's brakes quieter?")
 
 
 @pytest.mark.parametrize(

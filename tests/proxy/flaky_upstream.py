@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import orjson
 from aiohttp import web
@@ -176,6 +176,19 @@ def start_flaky_upstream(name: str = "flaky"):
 
     port = free_port()
     return Server([sys.executable, "-m", "tests.proxy.flaky_upstream", "--port", str(port), "--name", name], f"listening on {port}", port)
+
+
+def flaky_upstream_fixture(name: str) -> Callable[[], Iterator]:
+    """A module-scoped pytest fixture: a flaky upstream process named `name`, stopped after the module."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def upstream() -> Iterator:
+        server = start_flaky_upstream(name)
+        yield server
+        server.stop()
+
+    return upstream
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.proxy.blackhole import blackhole
-from tests.proxy.flaky_upstream import start_flaky_upstream
+from tests.proxy.flaky_upstream import flaky_upstream_fixture
 from tests.servers import Server, free_port, start_proxy_with_config
 
 CONNECT = 1.0
@@ -29,18 +29,8 @@ READ = 1.5
 CLIENT_TIMEOUT = 15.0  # far above CONNECT and READ, far below a hang
 
 
-@pytest.fixture(scope="module")
-def flaky() -> Iterator[Server]:
-    server = start_flaky_upstream("primary")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def backup() -> Iterator[Server]:
-    server = start_flaky_upstream("backup")
-    yield server
-    server.stop()
+flaky = flaky_upstream_fixture("primary")
+backup = flaky_upstream_fixture("backup")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from proxy.config import UpstreamConfig
 from proxy.errors import ProxyError
 from proxy.limits import ConcurrencyLimit, LimitedUpstream, global_limit, limited
 from proxy.upstream import OpenAIUpstream
-from tests.proxy.flaky_upstream import start_flaky_upstream
+from tests.proxy.flaky_upstream import flaky_upstream_fixture
 from tests.servers import Server, start_proxy_with_config
 
 
@@ -67,11 +67,7 @@ def test_no_limit_costs_nothing():
     assert limited(up, None) is up
 
 
-@pytest.fixture(scope="module")
-def flaky() -> Iterator[Server]:
-    server = start_flaky_upstream("limited")
-    yield server
-    server.stop()
+flaky = flaky_upstream_fixture("limited")
 
 
 def test_an_upstream_stream_holds_its_slot_until_it_ends(flaky):

@@ -20,7 +20,7 @@ from proxy.litellm_params import litellm_kwargs
 from proxy.metrics_app import MetricsServer
 from proxy.passthrough import Passthrough
 from tests.proxy.blackhole import blackhole
-from tests.proxy.flaky_upstream import start_flaky_upstream
+from tests.proxy.flaky_upstream import flaky_upstream_fixture
 from tests.servers import Server, free_port, start_proxy, start_proxy_with_config
 
 UPSTREAM_KEY = "sk-upstream-secret-7f3a9c"
@@ -62,19 +62,9 @@ def test_only_openai_parameters_become_litellm_kwargs():
     assert kwargs["extra_body"]["extra_body"] == {"model": "other-model"}  # not merged: cannot replace the model
 
 
-@pytest.fixture(scope="module")
-def attacker() -> Iterator[Server]:
-    """Where a malicious client would like the proxy to send its request and key."""
-    server = start_flaky_upstream("attacker")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def real() -> Iterator[Server]:
-    server = start_flaky_upstream("real")
-    yield server
-    server.stop()
+# Where a malicious client would like the proxy to send its request and key.
+attacker = flaky_upstream_fixture("attacker")
+real = flaky_upstream_fixture("real")
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,14 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from tests.proxy.flaky_upstream import start_flaky_upstream
+from tests.proxy.flaky_upstream import flaky_upstream_fixture
 from tests.servers import Server, start_proxy_with_config
 
 
-@pytest.fixture(scope="module")
-def flaky() -> Iterator[Server]:
-    server = start_flaky_upstream("shutdown")
-    yield server
-    server.stop()
+flaky = flaky_upstream_fixture("shutdown")
 
 
 def proxy_with(flaky: Server, tmp_path, **server_config) -> Server:
