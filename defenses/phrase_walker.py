@@ -240,7 +240,8 @@ class PhraseWalker:
 
         ages_on = ages.enabled
         for _ in range(60):
-            i = skip_spaces(lowered, i)
+            while i < n and lowered[i] in " \t\u00a0":  # skip_spaces, inlined: this runs for every token
+                i += 1
             if i >= n:
                 break
             ch = lowered[i]
