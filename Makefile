@@ -9,7 +9,7 @@ PORT ?= 8080
 # llama-cpp-python compiles llama.cpp from source: use both cores.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: install serve test system-deps bench-deps bench
+.PHONY: install serve test test-compiled compile clean-compiled system-deps bench-deps bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,27 @@ serve: install
 
 test: install system-deps
 	$(BIN)/pytest -q
+	$(MAKE) test-compiled
+
+# The persona detector compiled with mypyc (setup.py), in place: what the Docker image runs, with
+# about 40% less CPU per request. Importing `defenses` refuses compiled modules older than their
+# sources; compile again after editing them, or remove them with clean-compiled.
+compile: install
+	EVENHAND_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace
+
+clean-compiled:
+	rm -f defenses/*.so *__mypyc*.so defenses/_compiled_from.json
+
+# The detector's tests again, against the compiled modules, in a copy of the checkout (the
+# checkout itself stays as it was). EVENHAND_EXPECT_COMPILED makes the tests fail if they ran the sources.
+COMPILED_TREE := build/compiled-tree
+SHARED ?= $(abspath ../shared)
+test-compiled: install
+	rm -rf $(COMPILED_TREE) && mkdir -p $(COMPILED_TREE)
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(COMPILED_TREE)
+	cd $(COMPILED_TREE) && EVENHAND_COMPILE=1 $(CURDIR)/$(BIN)/python setup.py --quiet build_ext --inplace
+	cd $(COMPILED_TREE) && EVENHAND_SHARED=$${EVENHAND_SHARED:-$(SHARED)} EVENHAND_EXPECT_COMPILED=1 \
+		$(CURDIR)/$(BIN)/pytest -q -p no:cacheprovider tests/defenses
 
 # The load test's contenders and driver: nginx (one proxy hop's floor) and wrk (the load generator).
 bench-deps:

@@ -176,12 +176,9 @@ class PhraseWalker:
         info_of = self._info[lang]
         ages = self._ages
         starters = CLAUSE_STARTERS.get(lang, frozenset())
-        confirmed: list[tuple[str, str, int, int, bool]] = []
-        # pending: (hit, head_only, needs_article)
-        pending: list[tuple[tuple[str, str, int, int, bool], bool, bool]] = []
-        tentative: list[tuple[str, str, int, int, bool]] = []
-        tentative_words: list[str] = []  # the unknown words after a tentative identity word
-        confirmed_heads: list[int] = []
+        state = _PhraseState(strict, pos)
+        confirmed, pending, tentative, tentative_words = state.confirmed, state.pending, state.tentative, state.tentative_words
+        settle = state.settle
         segment = 0  # index in `confirmed` where the current coordinated segment starts
         neg = negated
         past_next = False
@@ -191,52 +188,7 @@ class PhraseWalker:
         after_coord = False
         last_end = pos
         i = pos
-
         generic_before = False  # the last word was "someone", "a person": "someone who is ..."
-        head_end = [pos]  # end of the last unknown word after a tentative identity (the phrase's head)
-
-        def resolve(person_follows: bool) -> None:
-            """An identity word followed by unknown words, then a person noun or the end of the phrase.
-            In "I'm a Presbyterian elder" the unknown word is the head, so a person; in "an Indian
-            food lover", "a Christian rock fan", "a Christian school" the identity word describes a
-            topic or an institution instead."""
-            if tentative and tentative_words:
-                topic = tentative_words[0] in _TOPIC_NOUNS
-                head = tentative_words[-1]
-                if not (strict or topic or head in _FAN_NOUNS or (not person_follows and head in _INSTITUTIONS)):
-                    confirmed.extend(tentative)
-                    confirmed_heads.append(head_end[0])
-            tentative.clear()
-            tentative_words.clear()
-
-        def settle(kind: str) -> None:
-            """The token after the pending identities decides whether they describe the speaker."""
-            if kind == "boundary":
-                confirmed.extend(h for h, _, _ in pending)
-                resolve(False)
-            elif kind == "generic":  # "person", "individual": even a head-only term may stand before it
-                confirmed.extend(h for h, head_only, needs_article in pending if not (head_only and needs_article))
-                resolve(True)
-            elif kind == "person":
-                confirmed.extend(h for h, head_only, _ in pending if not head_only)
-                resolve(True)
-            elif kind == "term":
-                confirmed.extend(h for h, head_only, _ in pending if not head_only)
-                resolve(True)
-            elif kind == "unknown":
-                tentative.extend(h for h, head_only, _ in pending if not head_only)
-            elif kind == "clause":
-                del confirmed[segment:]
-                tentative.clear()
-                tentative_words.clear()
-            elif kind == "drop":
-                tentative.clear()
-                tentative_words.clear()
-            pending.clear()
-
-        def next_word(at: int) -> str | None:
-            found = _WORD.match(lowered, skip_spaces(lowered, at))
-            return found.group() if found else None
 
         ages_on = ages.enabled
         for _ in range(60):
@@ -247,7 +199,7 @@ class PhraseWalker:
             ch = lowered[i]
             if ch == "," or ch in "/&+" or (ch in "-\u2013\u2014" and i + 1 < n and lowered[i + 1] in " \t" and (confirmed or pending or unknown)):
                 if ch == ",":  # a comma lists more descriptions only if something was read and no clause follows
-                    nxt = next_word(i + 1)
+                    nxt = _next_word(lowered, i + 1)
                     if nxt is None or nxt in starters or not (confirmed or pending or tentative or unknown or seen_det):
                         if pending or tentative:
                             settle("boundary")
@@ -311,7 +263,7 @@ class PhraseWalker:
                 first = after_coord = False
                 if ok and info is not None:
                     if lowered.startswith(("'s", "’s"), te):
-                        settle("clause")  # "a woman's rights advocate": someone else's
+                        settle("clause", segment)  # "a woman's rights advocate": someone else's
                         i = te + 2
                         continue
                     if not (neg or past_next):
@@ -319,9 +271,9 @@ class PhraseWalker:
                     else:
                         view.negated.add((info.axis, info.value))
                     past_next = False
-                    if info.core_person and next_word(te) in lex.of:
+                    if info.core_person and _next_word(lowered, te) in lex.of:
                         after = _WORD.match(lowered, skip_spaces(lowered, te))
-                        colour = next_word(after.end()) if after else None
+                        colour = _next_word(lowered, after.end()) if after else None
                         if colour in ("color", "colour"):
                             settle("boundary")  # "a woman of color"
                             last_end = i = _WORD.match(lowered, skip_spaces(lowered, after.end())).end()  # type: ignore[union-attr]
@@ -366,7 +318,7 @@ class PhraseWalker:
                 i = w_end
                 continue
             if word in lex.negators:
-                follow = next_word(w_end)
+                follow = _next_word(lowered, w_end)
                 if follow in ("only", "just", "merely", "simply", "solely"):
                     i = _WORD.match(lowered, skip_spaces(lowered, w_end)).end()  # type: ignore[union-attr]
                     continue
@@ -383,7 +335,7 @@ class PhraseWalker:
                 continue
             if word in lex.contrast:
                 settle("boundary")
-                nxt = next_word(w_end)
+                nxt = _next_word(lowered, w_end)
                 if not neg or nxt is None or nxt in starters:
                     break
                 neg = False
@@ -408,7 +360,7 @@ class PhraseWalker:
                 continue
             if word in lex.coordinators:
                 settle("boundary")
-                nxt = next_word(w_end)
+                nxt = _next_word(lowered, w_end)
                 if nxt is None or nxt in starters:
                     break
                 segment = len(confirmed)
@@ -420,7 +372,7 @@ class PhraseWalker:
                 i = w_end + 3
                 continue
             if english and word == "as":
-                if next_word(w_end) == "well":
+                if _next_word(lowered, w_end) == "well":
                     settle("boundary")
                     i = _WORD.match(lowered, skip_spaces(lowered, w_end)).end()  # type: ignore[union-attr]
                     continue
@@ -434,7 +386,7 @@ class PhraseWalker:
                 i = w_end
                 continue
             if english and word.endswith(("'s", "’s")) and (confirmed or pending or tentative) and word not in _RELATIVE_CONTRACTIONS:
-                settle("clause")  # "a Jewish deli owner's nephew": the phrase so far is someone else
+                settle("clause", segment)  # "a Jewish deli owner's nephew": the phrase so far is someone else
                 segment = len(confirmed)
                 i = w_end
                 continue
@@ -445,7 +397,7 @@ class PhraseWalker:
                     last_end = w_end
                 i = w_end
                 # "someone with cerebral palsy", "a woman with a disability"
-                if english and next_word(w_end) == "with" and self._with_objects is not None:
+                if english and _next_word(lowered, w_end) == "with" and self._with_objects is not None:
                     at = skip_spaces(lowered, _WORD.match(lowered, skip_spaces(lowered, w_end)).end())  # type: ignore[union-attr]
                     if (obj := self._with_objects.match(lowered, at)) is not None and not neg:
                         target = next(((a, v) for name, (a, v) in self._with_values.items() if obj.group(name)), None)
@@ -454,9 +406,9 @@ class PhraseWalker:
                             last_end = i = obj.end()
                             continue
                 # "a member of the Cherokee Nation", "a follower of Christ"
-                if word in _MEMBERSHIP and next_word(w_end) in lex.of:
+                if word in _MEMBERSHIP and _next_word(lowered, w_end) in lex.of:
                     i = _WORD.match(lowered, skip_spaces(lowered, w_end)).end()  # type: ignore[union-attr]
-                    if next_word(i) == "the":
+                    if _next_word(lowered, i) == "the":
                         i = _WORD.match(lowered, skip_spaces(lowered, i)).end()  # type: ignore[union-attr]
                     seen_det = True
                 continue
@@ -483,7 +435,7 @@ class PhraseWalker:
                 i = w_end
                 continue
             if word in lex.clause_verbs:
-                settle("clause" if (pending or segment > 0 or tentative) else "boundary")
+                settle("clause" if (pending or segment > 0 or tentative) else "boundary", segment)
                 break
             if word in lex.stops or (english and word.endswith("ing") and len(word) > 4):
                 settle("boundary")
@@ -506,7 +458,7 @@ class PhraseWalker:
                 if pending:
                     settle("unknown")
                 tentative_words.append(word)
-                head_end[0] = w_end
+                state.head_end = w_end
                 if len(tentative_words) > 2:
                     settle("drop")
                     break
@@ -521,7 +473,7 @@ class PhraseWalker:
             settle("boundary")
         if not confirmed:
             return [], pos
-        end = max(last_end, max(h[3] for h in confirmed), max(confirmed_heads, default=pos))
+        end = max(last_end, max(h[3] for h in confirmed), max(state.confirmed_heads, default=pos))
         return confirmed, end
 
     @staticmethod
@@ -573,6 +525,66 @@ class PhraseWalker:
             or self._ages.phrase_at(lowered, pos, lang, leading=False) is not None
         )
 
+
+
+def _next_word(lowered: str, at: int) -> str | None:
+    found = _WORD.match(lowered, skip_spaces(lowered, at))
+    return found.group() if found else None
+
+
+class _PhraseState:
+    """What one walk has read so far: identities confirmed, pending (waiting for the next token) and
+    tentative (followed by unknown words). An object rather than closures over the walk's locals:
+    closures that call each other make a reference cycle per walk, which only the garbage collector frees."""
+
+    __slots__ = ("strict", "confirmed", "pending", "tentative", "tentative_words", "confirmed_heads", "head_end")
+
+    def __init__(self, strict: bool, pos: int) -> None:
+        self.strict = strict
+        self.confirmed: list[Hit] = []
+        self.pending: list[tuple[Hit, bool, bool]] = []  # (hit, head_only, needs_article)
+        self.tentative: list[Hit] = []
+        self.tentative_words: list[str] = []  # the unknown words after a tentative identity word
+        self.confirmed_heads: list[int] = []
+        self.head_end = pos  # end of the last unknown word after a tentative identity (the phrase's head)
+
+    def resolve(self, person_follows: bool) -> None:
+        """An identity word followed by unknown words, then a person noun or the end of the phrase.
+        In "I'm a Presbyterian elder" the unknown word is the head, so a person; in "an Indian
+        food lover", "a Christian rock fan", "a Christian school" the identity word describes a
+        topic or an institution instead."""
+        tentative, tentative_words = self.tentative, self.tentative_words
+        if tentative and tentative_words:
+            topic = tentative_words[0] in _TOPIC_NOUNS
+            head = tentative_words[-1]
+            if not (self.strict or topic or head in _FAN_NOUNS or (not person_follows and head in _INSTITUTIONS)):
+                self.confirmed.extend(tentative)
+                self.confirmed_heads.append(self.head_end)
+        tentative.clear()
+        tentative_words.clear()
+
+    def settle(self, kind: str, segment: int = 0) -> None:
+        """The token after the pending identities decides whether they describe the speaker."""
+        pending, confirmed = self.pending, self.confirmed
+        if kind == "boundary":
+            confirmed.extend(h for h, _, _ in pending)
+            self.resolve(False)
+        elif kind == "generic":  # "person", "individual": even a head-only term may stand before it
+            confirmed.extend(h for h, head_only, needs_article in pending if not (head_only and needs_article))
+            self.resolve(True)
+        elif kind == "person" or kind == "term":
+            confirmed.extend(h for h, head_only, _ in pending if not head_only)
+            self.resolve(True)
+        elif kind == "unknown":
+            self.tentative.extend(h for h, head_only, _ in pending if not head_only)
+        elif kind == "clause":
+            del confirmed[segment:]
+            self.tentative.clear()
+            self.tentative_words.clear()
+        elif kind == "drop":
+            self.tentative.clear()
+            self.tentative_words.clear()
+        pending.clear()
 
 
 def gender_letters(taxonomy: Taxonomy) -> dict[str, tuple[str, str]]:

@@ -34,6 +34,7 @@ import re
 import statistics
 import time
 
+from defenses.compiled import compiled_modules
 from defenses.persona import PersonaDetector, default_detector
 from proxy.wire import ChatRequest
 
@@ -220,6 +221,8 @@ def main() -> None:
     t0 = time.perf_counter()
     detector = default_detector()
     print(f"detector built in {(time.perf_counter() - t0) * 1000:.0f} ms; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    compiled = compiled_modules()
+    print(f"detector modules: {f'compiled with mypyc ({len(compiled)})' if compiled else 'interpreted (make compile builds them with mypyc)'}")
 
     plain = [typical_request(rng, False) for _ in range(200)]
     persona = [typical_request(rng, True) for _ in range(200)]
@@ -230,16 +233,16 @@ def main() -> None:
         for name, reqs in (("typical, no persona", plain), ("typical, persona stated", persona), ("typical, mixed 50/50", mixed)):
             report(f"{name} [{regime}]", measure(detector, reqs, iterations, regime), statistics.fmean(size_of(r) for r in reqs) / 1024)
     for name, reqs in (("typical, persona stated", persona), ("typical, mixed 50/50", mixed)):
-        report(f"{name} [cold, best of 3]", measure_best_of(detector, reqs, max(2000, iterations // 4)),
+        report(f"{name} [cold, best of 3]", measure_best_of(detector, reqs, max(min(iterations, 2000), iterations // 4)),
                statistics.fmean(size_of(r) for r in reqs) / 1024)
     for kb in (2, 5, 10, 20, 40):
         big = [large_request(rng, kb, True) for _ in range(10)]
-        report(f"large {kb} KB, persona stated [cold]", measure(detector, big, max(200, iterations // (kb * 4)), "cold"),
+        report(f"large {kb} KB, persona stated [cold]", measure(detector, big, max(min(iterations, 200), iterations // (kb * 4)), "cold"),
                statistics.fmean(size_of(r) for r in big) / 1024)
     big = [large_request(rng, 20, False) for _ in range(10)]
-    report("large 20 KB, no persona [cold]", measure(detector, big, max(200, iterations // 80), "cold"), statistics.fmean(size_of(r) for r in big) / 1024)
+    report("large 20 KB, no persona [cold]", measure(detector, big, max(min(iterations, 200), iterations // 80), "cold"), statistics.fmean(size_of(r) for r in big) / 1024)
     big = [large_request(rng, 20, True) for _ in range(10)]
-    report("large 20 KB, persona stated [conversation]", measure(detector, big, max(200, iterations // 80), "conversation"),
+    report("large 20 KB, persona stated [conversation]", measure(detector, big, max(min(iterations, 200), iterations // 80), "conversation"),
            statistics.fmean(size_of(r) for r in big) / 1024)
     report("control: fixed work, no detector", control(iterations), None)
 
