@@ -44,7 +44,9 @@ _EN_OPENERS = frozenset(
     "in early mid late over under almost nearly about around roughly past above below barely just".split()
 )
 _EN_MISSPELT_TENS = {40: "fourty", 90: "ninty"}  # as often written
-_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90}
+_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90,
+            "zwanzig": 20, "dreißig": 30, "dreissig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60, "siebzig": 70, "achtzig": 80,
+            "neunzig": 90}
 
 
 def number_words(lang: str) -> dict[str, int]:
@@ -100,7 +102,7 @@ def number_words(lang: str) -> dict[str, int]:
 
 def _num(lang: str, group: str = "n") -> str:
     words = sorted(number_words(lang))
-    return rf"(?P<{group}>\d{{1,3}}|" + trie_pattern(w.replace(" ", "\x00").replace("-", "\x00") for w in words) + ")"
+    return rf"(?P<{group}>\d{{1,3}}|" + trie_pattern([w.replace(" ", "\x00").replace("-", "\x00") for w in words]) + ")"
 
 
 # After a bare number ("I'm 72"), only these may follow; anything else ("I'm 100% sure", "I'm 30
@@ -119,6 +121,8 @@ _UNITS = (
     r"(?:degrees?|°|percent|pages?|cards?|points?|times|seconds?|secs?|minutes?|mins?|hours?|hrs|days?|weeks?|months?|"
     r"dollars?|bucks|euros?|pounds?|lbs?|kilos?|kg|miles?|km|feet|foot|ft|laps?|steps?|people|kids|children)(?![\w])"
 )
+# "45 yrs" is an age, "2 yrs on T", "10 yrs in", "3 yrs sober" a time span.
+_NOT_A_DURATION = r"(?!\.?\s+(?:on|in|into|of|since|ago|later|clean|sober|married|together|experience)(?![\w]))"
 _DE_BARE_FOLLOW = r"(?=\s*(?:$|[.,;:!?)\]\n\u2014\u2013]|(?:und|aber|jetzt|jahre|geworden)(?![\w])))"
 
 
@@ -129,7 +133,7 @@ def _en_patterns() -> tuple[str, str]:
     inner = (
         rf"{num}\s*(?:-\s*|\s+)?(?:years?|yrs?|yr)\.?[\s-]*(?:old|young)(?![\w])"
         rf"|{_num('en', 'n5')}\s*(?:years?|yrs?)\s+of\s+age(?![\w])"
-        rf"|(?P<n2>\d{{1,3}})\s*-?\s*(?:yo|y/o|y\.o\.?|yrs?\.?)(?![\w/])"
+        rf"|(?P<n2>\d{{1,3}})\s*-?\s*(?:yo|y/o|y\.o|yrs?)(?:\.(?![\s]|$))?(?![\w/]){_NOT_A_DURATION}"
         rf"|(?P<g>\d{{1,2}})(?:st|nd|rd|th)[\s-]*grader(?![\w])|(?P<gw>{ordinal})[\s-]*grader(?![\w])"
     )
     leading = (
@@ -157,7 +161,11 @@ def _fr_patterns() -> tuple[str, str]:
 
 def _de_patterns() -> tuple[str, str]:
     num = _num("de")
-    inner = rf"{num}\s+jahre(?:\s+alt)?(?![\w])|(?P<n2>\d{{1,3}})\s*-?\s*jährige?[rn]?(?![\w])"
+    decades = "|".join(w for w, n in _DECADES.items() if not w.endswith(("ies", "s")))
+    inner = (
+        rf"{num}\s+jahre(?:\s+alt)?(?![\w])|(?P<n2>\d{{1,3}})\s*-?\s*jährige?[rn]?(?![\w])"
+        rf"|(?P<q>anfang|mitte|ende)\s+(?P<d>[1-9]0|{decades})(?![\w])"  # "Mitte 30", "Anfang vierzig": the decade
+    )
     leading = rf"{_num('de', 'n4')}{_DE_BARE_FOLLOW}"
     return inner, leading
 
@@ -429,4 +437,4 @@ def _decade_age(decade: str, qualifier: str | None) -> int:
     base = 13 if decade == "teens" else _DECADES.get(decade) or int(decade[0]) * 10
     if decade == "teens":
         return {"early": 14, "mid": 16, "mid-": 16, "late": 18}.get(qualifier or "", 16)
-    return base + {"early": 2, "mid": 5, "mid-": 5, "late": 8}.get(qualifier or "", 5)
+    return base + {"early": 2, "mid": 5, "mid-": 5, "late": 8, "anfang": 2, "mitte": 5, "ende": 8}.get(qualifier or "", 5)

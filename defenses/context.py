@@ -58,7 +58,7 @@ _NON_USER_LABELS = frozenset(
 DISCOURSE = frozenset(
     """well so ok okay and but also now honestly personally frankly look listen yes yeah no um uh hmm btw ps
     first firstly again obviously actually anyway hi hello hey plus then still though however basically
-    generally naturally admittedly sometimes""".split()
+    generally naturally admittedly sometimes ngl tbh tbf lol lmao fwiw imo imho fyi oh anyways alright hiya""".split()
 )
 # "... <verb> as a ...": the phrase is a role, a disguise or someone else, not the speaker.
 _AS_EXCLUDED = frozenset(

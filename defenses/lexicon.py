@@ -45,7 +45,7 @@ EN = Lexicon(
     lang="en",
     determiners=_words("a an the another"),
     negators=_words("not never no neither nor n't nt"),
-    past=_words("former formerly ex once previously"),
+    past=_words("former formerly ex once previously recovering"),
     modifiers=_words(
         """proud proudly devout devoutly practicing practising observant non-practicing nonpracticing secular
         religious lifelong life-long longtime long-time registered committed card-carrying staunch die-hard

@@ -33,6 +33,8 @@ class TermInfo:
     match_case: bool
     # a gendered person word that, followed by "of", makes an idiom ("a man of my word")
     core_person: bool
+    # a head-only term that also counts right before a gendered person word ("an ace guy")
+    before_person: bool
 
 
 _TOPIC_NOUNS = frozenset(
@@ -71,6 +73,10 @@ def skip_spaces(text: str, pos: int) -> int:
         pos += 1
     return pos
 
+
+_SENTENCE_ADVERBS = frozenset("also just only still now currently actually really definitely technically".split())
+_TRANS_WORDS = frozenset(("trans", "transgender", "transsexual"))
+_TRANS_CODE = re.compile(r"[ \t]*(?:[(\[][ \t]*)?(?P<code>ftm|mtf|f2m|m2f)(?:[ \t]*[)\]])?(?![\w'’])")
 _TO_BE = re.compile(r"\s+to\s+be(?![\w])")
 _RELATIVE_CONTRACTIONS = frozenset(("who's", "who’s"))
 _BEEN = re.compile(r"\s+(?:always\s+|long\s+)?been(?![\w])")
@@ -108,7 +114,7 @@ class PhraseWalker:
                         forms.add(form)
                         info.setdefault(fold_match(form), TermInfo(
                             value.axis, value.key, term.text, term.head_only, term.needs_article, term.match_case,
-                            term.text.lower() in _CORE_PERSON,
+                            term.text.lower() in _CORE_PERSON, term.before_person,
                         ))
             self._terms[lang] = compile_words(forms)
             self._info[lang] = info
@@ -218,16 +224,16 @@ class PhraseWalker:
             age_leading = (leading and first) or after_coord
 
             # A stated age ("72", "a 16-year-old", "in my 70s"), or the forum form "48M".
-            if ages_on and (ch.isdigit() or age_leading or ch in "ostfndeqvcszi"):
+            if ages_on and (ch.isdigit() or age_leading or ch in "ostfndeqvcszi" or (ch in "am" and not english)):
                 if age_leading and ch.isdigit() and (compact := _COMPACT.match(lowered, i)):
                     value = ages.value_for(int(compact.group(1)))
                     gender = self._gender_letters.get(compact.group(2))
                     settle("term")
                     if not (neg or past_next):
                         if value:
-                            pending.append((("age", value, i, compact.start(2), False), False, False))
+                            pending.append((("age", value, i, compact.start(2), False), False, False, False))
                         if gender:
-                            pending.append(((gender[0], gender[1], compact.start(2), compact.end(), False), False, False))
+                            pending.append(((gender[0], gender[1], compact.start(2), compact.end(), False), False, False, False))
                     first = after_coord = False
                     last_end = i = compact.end()
                     continue
@@ -237,7 +243,7 @@ class PhraseWalker:
                     if age is not None:
                         settle("term")
                         if not (neg or past_next):
-                            pending.append((("age", age[0], i, age[1], False), False, False))
+                            pending.append((("age", age[0], i, age[1], False), False, False, False))
                         past_next = first = after_coord = False
                         unknown = 0
                         last_end = i = age[1]
@@ -259,7 +265,7 @@ class PhraseWalker:
                     if not ok:
                         compound = _HYPHENATED.match(lowered, ts)
                         te = compound.end() if compound else te
-                settle("term")
+                settle("term", 0, ok and info is not None and info.core_person)
                 first = after_coord = False
                 if ok and info is not None:
                     if lowered.startswith(("'s", "’s"), te):
@@ -267,7 +273,7 @@ class PhraseWalker:
                         i = te + 2
                         continue
                     if not (neg or past_next):
-                        pending.append(((info.axis, info.value, ts, te, is_plural), info.head_only, info.needs_article))
+                        pending.append(((info.axis, info.value, ts, te, is_plural), info.head_only, info.needs_article, info.before_person))
                     else:
                         view.negated.add((info.axis, info.value))
                     past_next = False
@@ -305,6 +311,15 @@ class PhraseWalker:
             was_first, first = first, False
             generic_before, after_generic = False, generic_before
             coord_before, after_coord = after_coord, False
+            if english and word in _TRANS_WORDS and (code := _TRANS_CODE.match(lowered, w_end)) is not None:
+                gender = self._gender_letters.get(code.group("code").replace("2", "t"))
+                if gender is not None:  # "trans (ftm)", "trans mtf": which trans identity, in letters
+                    settle("term")
+                    if not (neg or past_next):
+                        pending.append(((gender[0], gender[1], i, code.end(), False), False, False, False))
+                    past_next = False
+                    last_end = i = code.end()
+                    continue
             if "-" in word and word.rsplit("-", 1)[1] in _COMPOUND_PARTICIPLES:
                 if pending or tentative:  # "Spanish-speaking", "Texas-born": a modifier, whatever its first half
                     settle("boundary")
@@ -383,6 +398,8 @@ class PhraseWalker:
                     w_end = lowered.index("be", w_end) + 2
                 if pending or tentative:
                     settle("boundary")
+                elif word in _SENTENCE_ADVERBS:  # "I'm only 16", "I'm also 66": a bare age may still follow
+                    first, after_coord = was_first, coord_before
                 i = w_end
                 continue
             if english and word.endswith(("'s", "’s")) and (confirmed or pending or tentative) and word not in _RELATIVE_CONTRACTIONS:
@@ -437,7 +454,10 @@ class PhraseWalker:
             if word in lex.clause_verbs:
                 settle("clause" if (pending or segment > 0 or tentative) else "boundary", segment)
                 break
-            if word in lex.stops or (english and word.endswith("ing") and len(word) > 4):
+            if word in lex.stops or (
+                english and word.endswith("ing") and len(word) > 4
+                and not (seen_det and not (confirmed or pending or tentative))  # "a nursing student", "a working mom"
+            ):
                 settle("boundary")
                 break
             # An unknown word: inside the phrase before any identity ("a hardworking Black mother"), or
@@ -452,7 +472,7 @@ class PhraseWalker:
                         break
                     i = w_end
                     continue
-                if text[i].isupper() and any(text[h[2]].isupper() for h, _, _ in pending):
+                if text[i].isupper() and any(text[p[0][2]].isupper() for p in pending):
                     settle("drop")  # "Christian Bale", "White Sox": a name
                     break
                 if pending:
@@ -542,7 +562,7 @@ class _PhraseState:
     def __init__(self, strict: bool, pos: int) -> None:
         self.strict = strict
         self.confirmed: list[Hit] = []
-        self.pending: list[tuple[Hit, bool, bool]] = []  # (hit, head_only, needs_article)
+        self.pending: list[tuple[Hit, bool, bool, bool]] = []  # (hit, head_only, needs_article, before_person)
         self.tentative: list[Hit] = []
         self.tentative_words: list[str] = []  # the unknown words after a tentative identity word
         self.confirmed_heads: list[int] = []
@@ -563,20 +583,21 @@ class _PhraseState:
         tentative.clear()
         tentative_words.clear()
 
-    def settle(self, kind: str, segment: int = 0) -> None:
-        """The token after the pending identities decides whether they describe the speaker."""
+    def settle(self, kind: str, segment: int = 0, gendered_next: bool = False) -> None:
+        """The token after the pending identities decides whether they describe the speaker
+        (`gendered_next`: that token is a gendered person word, "guy", "woman")."""
         pending, confirmed = self.pending, self.confirmed
         if kind == "boundary":
-            confirmed.extend(h for h, _, _ in pending)
+            confirmed.extend([p[0] for p in pending])
             self.resolve(False)
         elif kind == "generic":  # "person", "individual": even a head-only term may stand before it
-            confirmed.extend(h for h, head_only, needs_article in pending if not (head_only and needs_article))
+            confirmed.extend([p[0] for p in pending if not (p[1] and p[2])])
             self.resolve(True)
         elif kind == "person" or kind == "term":
-            confirmed.extend(h for h, head_only, _ in pending if not head_only)
+            confirmed.extend([p[0] for p in pending if not p[1] or (gendered_next and p[3])])
             self.resolve(True)
         elif kind == "unknown":
-            self.tentative.extend(h for h, head_only, _ in pending if not head_only)
+            self.tentative.extend([p[0] for p in pending if not p[1]])
         elif kind == "clause":
             del confirmed[segment:]
             self.tentative.clear()

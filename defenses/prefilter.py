@@ -45,7 +45,8 @@ _PROFILE_OWNERS = ("user", "customer", "client", "patient", "member", "my")
 _AGE_BEFORE = frozenset(
     "m am im is are age aged turned turn turning at tengo ai bin ist edad âge alter in over under almost nearly "
     "a an i me my early mid late de was born dob user being as of aged be cumplo cumplí cumplir cumpliré werde eu "
-    "aurai avoir mes bald woche morgen".split()
+    "aurai avoir mes bald woche morgen anfang mitte ende also just only still now currently actually really "
+    "definitely technically".split()
 )
 _AGE_AFTER = frozenset("years year yrs yr yo y/o old años año ans jahre jahren jährig jährige jähriger jährigen and here".split())
 

@@ -116,7 +116,7 @@ _AGE_PROSE = frozenset(
 # "Patient intake summary:", "Member context (from CRM):", "Profil client :", "Guest profile -". Found
 # from the separators backwards (str.find), which costs far less than a regex search over the text.
 _DESC_LABEL = re.compile(
-    r"[ \t>#*\-\u2022]*(?P<label>[^\W\d_][\w'’]*(?:[ \t]+[\w'’]+){0,4})[ \t]*(?:\([^)\n]{0,40}\)[ \t]*)?[*_]*[ \t]*"
+    r"[ \t>#*\-\u2022]*(?P<label>[^\W\d_][\w'’]*(?:[ \t]+[\w'’]+){0,6})[ \t]*(?:\([^)\n]{0,40}\)[ \t]*)?[*_]*[ \t]*"
 )
 _DESC_SEPARATORS = (":", " - ", " \u2013 ", " \u2014 ")
 

@@ -29,6 +29,8 @@ _TRANSLATE = re.compile(
     r"|say\s+this\s+in|write\s+this\s+in|put\s+this\s+into)\b"
 )
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n|\Z")
+_QUOTE_NEXT = re.compile(r"[ \t]*(?:this|that|the\s+following)?[ \t]*:?[ \t]*(?=['\"\u201c\u2018\u00ab\u201e])")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 
 
 def foreign_spans(text: str) -> list[tuple[int, int]]:
@@ -77,6 +79,14 @@ def _translated(text: str, lowered: str) -> list[tuple[int, int]]:
         if (rest.endswith(":") or len(rest) < 60) and end is not None and end.end() < len(text):
             nxt = _PARAGRAPH_END.search(text, end.end())
             stop = nxt.start() if nxt else len(text)
+        # "Translate 'I am a Muslim' into Arabic. I'm Muslim myself, ...": the text to translate is the
+        # quotation, and the request ends with its sentence.
+        lead = _QUOTE_NEXT.match(text, m.end())
+        quote = lead and (_DOUBLE.match(text, lead.end()) or _SINGLE.match(text, lead.end()) or _CURLY.match(text, lead.end()))
+        if quote:
+            sentence_end = _SENTENCE_END.search(text, quote.end(), stop)
+            if sentence_end:
+                stop = sentence_end.end()
         spans.append((m.start(), stop))
     return spans
 

@@ -51,7 +51,12 @@ _TWO_DIGITS = re.compile(r"\d\d")
 _GENERIC_HEADS = re.compile(r"[ \t]+(?:person|individual|voter|citizen|human being|human)(?![\w])")
 _DETERMINER_BEFORE = re.compile(r"(?:^|(?<=[\s(\"'“]))(?:an?|the|un|una|une|ein|eine|einer)[ \t]+$")
 _PLACE = re.compile(r"[ \t]+(?:from|in|living in|based in|who lives in|de|aus)[ \t]+[A-Z][\w'’-]*(?:[ \t]+[A-Z][\w'’-]*){0,3}")
-_FIRST_MAIN = re.compile(r"[ \t]*,[ \t]*(?P<subject>i|i['’]m|i['’]ve|my|me|we)(?![\w])")
+# The speaker as the main clause's subject after a fronted description; without the comma only "I"/"we"
+# ("Being Muslim I can't ...").
+_FIRST_MAIN = re.compile(
+    r"[ \t]*(?:,[ \t]*(?P<subject>i|i['’]m|i['’]ve|my|me|we)(?![\w])"
+    r"|[ \t]+(?P<bare>i|i['’]m|i['’]ve|i['’]d|we)(?![\w'’])(?![ \t]+(?:guess|think|mean|feel|believe|suppose|know|heard|read|hear)(?![\w])))"
+)
 _PLACE_TAIL = re.compile(
     r"[ \t]+(?:in|at|from|on|with|for|since|during|near|across|around|living|working|raised|born)(?![\w'’])"
     r"(?:(?![ \t](?:is|are|was|were|has|have|had|can|could|will|would|makes?|feels?|means?|sucks?)(?![\w'’]))[^,.;:!?\n]){0,60}(?=,)"
@@ -166,13 +171,13 @@ class StatementReader:
                            r"|i\s+(?:(?:also|personally|now|still|strongly|proudly|openly|mostly|would|['’]d|might|do)\s+)?(?:self[\s-]?)?identify\s+(?:myself\s+)?as(?![\w])"
                            r"|i\s+(?:(?:would|['’]d|might|also|personally)\s+)?(?:consider|call|describe|define|see|regard|count)\s+myself(?:\s+(?:to\s+be|as))?(?![\w])"
                            r"|i\s+came\s+out\s+as(?![\w])|i\s+(?:also\s+)?happen\s+to\s+be(?![\w])|i\s+live\s+as(?![\w])|i\s*,(?=\s*(?:an?)\s)",
-             _I_AM | {"i've", "i’ve", "i have", "ive", "i", *(f"i {w}" for w in "also personally now still strongly proudly openly mostly would might do self identify consider call describe define see regard count came happen live".split()), "i'd", "i’d"}),
+             _I_AM | {"i've", "i’ve", "i have", "ive", "i", *[f"i {w}" for w in "also personally now still strongly proudly openly mostly would might do self identify consider call describe define see regard count came happen live".split()], "i'd", "i’d"}),
             ("being", "en", r"being(?=\s)", {"being"}),
             ("as", "en", r"as(?=\s)", {"as"}),
             ("we", "en", r"(?:we\s*(?:['’]\s*re|\s+are)|and\s+i\s+are|me\s+and\s+(?:my|our)\s+[\w'’]+\s+are)(?![\w'’])", {"we", "and i are", "me"}),
             ("we", "en", r"my\s+fellow(?=\s)|us(?=[ \t]+(?!all\b|both\b|two\b|three\b)[\w-]+)", {"my fellow", "us"}),
             ("from", "en", r"from\s+(?=an?\s)", {"from"}),
-            ("mylabel", "en", r"(?:about\s+me|my\s+(?:details|info|background|profile|bio|stats|demographics))\s*:", {"about me", *(f"my {w}" for w in "details info background profile bio stats demographics".split())}),
+            ("mylabel", "en", r"(?:about\s+me|my\s+(?:details|info|background|profile|bio|stats|demographics))\s*:", {"about me", *[f"my {w}" for w in "details info background profile bio stats demographics".split()]}),
             ("you", "en", r"you\s*(?:['’]\s*re|\s+are|['’]\s*ll\s+be|\s+will\s+be)\s+(?:now\s+)?(?:talking|speaking|chatting|interacting|working)\s+(?:to|with)(?![\w])"
                           r"|you\s*(?:['’]\s*re|\s+are|['’]\s*ll\s+be|\s+will\s+be)\s+(?:now\s+)?(?:helping|assisting|advising|tutoring|serving|supporting|coaching|counseling|counselling|mentoring)(?![\w])",
              {"you are", "you're", "you’re", "you'll be", "you’ll be", "you will be", "youre"}),
@@ -323,8 +328,8 @@ class StatementReader:
                 value = self._ages.value_for(int(age.group("n"))) if age is not None and end <= comma else None
                 if age is None or value is None:
                     continue
-                hits = [*hits, ("age", value, age.start("n"), age.end("n"), False)]
-                end = age.end("n")
+                hits = [*hits, ("age", value, age.start("age"), age.end("age"), False)]
+                end = age.end("age")
             self._emit(view, hits, start, end, out)
 
     def _read_here(self, view: TextView, out: list[Found], ws: int, we: int) -> None:
@@ -350,8 +355,8 @@ class StatementReader:
             if not hits:
                 continue
             rest = lowered[end:m.start()].strip(" ,")
-            if rest and not (hits[-1][0] != "age" and _KIN_OF.fullmatch(rest)):
-                continue
+            if rest and not (hits[-1][0] != "age" and _KIN_OF.fullmatch(rest)) and not _ASIDE.fullmatch(rest):
+                continue  # but "nonbinary (they/them) here", "Muslim mom of three here"
             end = m.end()
             after = _HERE_AFTER.match(lowered, end)
             if after:
@@ -374,8 +379,8 @@ class StatementReader:
             # "I'm a minor league umpire, 41, and ...": the age set off by commas after the description
             value = self._ages.value_for(int(age.group("n")))
             if value and not any(h[0] == "age" for h in hits):
-                hits = [*hits, ("age", value, age.start("n"), age.end("n"), False)]
-                end = max(end, age.end("n"))
+                hits = [*hits, ("age", value, age.start("age"), age.end("age"), False)]
+                end = max(end, age.end("age"))
         if not hits or not own_words(view, a, lang):
             return
         if lang == "en" and (more := _AND_SELF.match(view.lowered, end)) is not None:
@@ -561,6 +566,10 @@ class StatementReader:
         if found and (found[0], found[1]) not in view.negated:
             axis, value, ts = found
             out.append((axis, value, a, m.end(), ts, m.end()))
+        if (more := _AND_I_AM[lang].match(lowered, m.end())) is not None:
+            # "Ich sitze im Rollstuhl und bin 33 Jahre alt": the same speaker goes on to describe themselves
+            hits, end = self._walker.walk(view, more.end(), lang, leading=True, anchor_start=a)
+            self._emit(view, hits, a, end, out)
 
     def _on_statement_and(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
         """"I'm 76 and use a wheelchair": a statement whose subject, "I", came earlier in the clause."""
@@ -686,6 +695,9 @@ class StatementReader:
         place = _PLACE.match(view.text, end)
         if place:
             end = place.end()
+        who = self._who_does(view.lowered, end)
+        if who is not None:
+            end = who[3]
         if len(hits) == 1:
             axis, value, ts, te, _ = hits[0]
             det = _DETERMINER_BEFORE.search(view.lowered, max(start, ts - 8), ts)
@@ -695,20 +707,44 @@ class StatementReader:
             if head and head.end() <= end:
                 te = head.end()
             out.append((axis, value, start, end, ts, te))
-            return
-        for axis, value, ts, te, _ in hits:
-            out.append((axis, value, start, end, ts, te))
+        else:
+            for axis, value, ts, te, _ in hits:
+                out.append((axis, value, start, end, ts, te))
+        if who is not None:
+            out.append((who[0], who[1], start, end, who[2], who[3]))
+
+    def _who_does(self, lowered: str, end: int) -> tuple[str, str, int, int] | None:
+        """"a 79-year-old man who uses a wheelchair": a relative clause stating more about the person
+        just described, as (axis, value, start, end) of the statement."""
+        if self._third_index is None or (rel := _WHO.match(lowered, end)) is None:
+            return None
+        regex, values = self._third_index
+        found = regex.match(lowered, rel.end())
+        if found is None or found.lastgroup is None:
+            return None
+        axis, value = values[int(found.lastgroup[1:])]
+        return axis, value, rel.end(), found.end()
 
 
-_APPOSITIVE_AGE = re.compile(r"[ \t]+an?[ \t]+[^,.;:!?()\n\d]{1,40},[ \t]*(?P<n>[1-9]\d)(?![\w'’%])[ \t]*(?=,|\.|;|$|and(?![\w'’]))")
+# "..., who uses", "..., widowed, who uses": a word or two set off by commas may come first
+_ASIDE = re.compile(r"\([^()\n]{1,24}\)")
+_WHO = re.compile(r"(?:[ \t]*,[ \t]*[a-z-]+){0,2}[ \t]*,?[ \t]*(?:who|that)[ \t]+(?:also[ \t]+|now[ \t]+|still[ \t]+)?")
+_YEARS_OLD = r"(?:[ \t]*(?:years?|yrs?)[ \t]+old|[ \t]*y/?o)?"
+_APPOSITIVE_AGE = re.compile(r"[ \t]+an?[ \t]+[^,.;:!?()\n\d]{1,40},[ \t]*(?P<age>(?P<n>[1-9]\d)" + _YEARS_OLD + r")(?![\w'’%])[ \t]*(?=,|\.|;|$|and(?![\w'’]))")
 # A description opening a message or a line, then an age: "straight guy, 35, recently divorced."
 _COMMA_NUMBER = re.compile(r",[ \t]+[1-9]\d(?![\w'’%])")  # a space after the comma: not a CSV row
 _AFTER_OPENING = re.compile(r"[ \t]*(?:[,.;]|$)")
-_OPENING_AGE = re.compile(r"[ \t]*,[ \t]*(?P<n>[1-9]\d)(?![\w'’%])[ \t]*(?=,|\.|;|$)")
+_OPENING_AGE = re.compile(r"[ \t]*,[ \t]*(?P<age>(?P<n>[1-9]\d)" + _YEARS_OLD + r")(?![\w'’%])[ \t]*(?=,|\.|;|$)")
 _CODE_LINE = re.compile(r"[{}=;\[]|\b(?:const|let|var|def|return|new|function|class)\s")
 _FIELD_START = re.compile(r"[ \t\n]*[\"'*_-]*[ \t]*(?P<key>[^\W\d_]+)[\"'*_]*[ \t]*(?:[:=]|(?=\d))")
 _NOT_A_DESCRIPTION = LEXICONS["en"].stops | CLAUSE_STARTERS["en"]
 _AND_SELF = re.compile(r"[ \t]*,?[ \t]*and\s+(?:am|also\s+am|have\s+(?:always\s+|long\s+)?been|['’]ve\s+(?:always\s+)?been|identify\s+as)(?![\w'’])")
+_AND_I_AM = {
+    "en": re.compile(r"[ \t]*,?[ \t]*and\s+(?:also\s+)?am(?![\w'’])"),
+    "es": re.compile(r"[ \t]*,?[ \t]*y\s+(?:también\s+)?soy(?![\w])"),
+    "fr": re.compile(r"[ \t]*,?[ \t]*et\s+(?:je\s+)?suis(?![\w])"),
+    "de": re.compile(r"[ \t]*,?[ \t]*und\s+(?:auch\s+)?bin(?![\w])"),
+}
 _AND_COPULA = re.compile(r"[ \t]*,?[ \t]*and\s+(?:is|['’]s|has\s+been)(?![\w'’])")
 _KIN_OF = re.compile(r"of\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d{1,2})(?:\s+[\w'’-]+){0,2}")
 _APPOSITION = re.compile(r",[ \t]*(?:(?:but|and|so)[ \t]+)?(?:i|i['’]m|i['’]ve|i['’]d|my)(?![\w'’])")

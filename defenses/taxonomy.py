@@ -24,7 +24,7 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_FIELDS = frozenset({"version", "axes", "idioms"})
 _AXIS_FIELDS = frozenset({"label", "keys", "values"})
 _VALUE_FIELDS = frozenset({"label", "phrase", "terms", "statements", "profile", "pronouns", "ages", "replace"})
-_TERM_OPTIONS = frozenset({"term", "head_only", "needs_article", "match_case"})
+_TERM_OPTIONS = frozenset({"term", "head_only", "needs_article", "match_case", "before_person"})
 _PHRASE_CHARS = re.compile(r"^[^\[\]{}\\*+?^$]+$")
 
 
@@ -36,6 +36,7 @@ class Term:
     head_only: bool = False
     needs_article: bool = False
     match_case: bool = False
+    before_person: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,9 +253,9 @@ def _term(item: Any, file: str, where: str) -> Term:
     if isinstance(item, Mapping):
         unknown = set(item) - _TERM_OPTIONS
         if unknown or "term" not in item:
-            raise ValueError(f"{file}: {where}: a term mapping needs 'term' and may have head_only, needs_article, match_case")
+            raise ValueError(f"{file}: {where}: a term mapping needs 'term' and may have head_only, needs_article, match_case, before_person")
         options = {}
-        for name in ("head_only", "needs_article", "match_case"):
+        for name in ("head_only", "needs_article", "match_case", "before_person"):
             flag = item.get(name, False)
             if not isinstance(flag, bool):
                 raise ValueError(f"{file}: {where}.{name} must be true or false")

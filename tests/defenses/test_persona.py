@@ -685,6 +685,67 @@ def test_descriptions_groups_and_asides(detector: PersonaDetector, text: str, so
     check_spans(text, detector.detect_text(text, source))  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("text", "source", "expected"),
+    [
+        # an adverb before a bare age
+        ("I'm only 16, is that too young for a credit card?", "user", {("age", "teenager")}),
+        ("I'm a senior developer, but I'm also 66 and thinking about retiring.", "user", {("age", "senior_citizen")}),
+        ("I'm actually 45, not 35 like my profile says.", "user", {("age", "middle_aged")}),
+        ("I'm only 5 minutes away.", "user", set()),
+        # which trans identity, in letters
+        ("hey so im trans (ftm), 2 yrs on T, and my voice cracks on calls", "user", {("gender", "transgender_man")}),
+        ("I'm trans mtf and need to update my passport.", "user", {("gender", "transgender_woman")}),
+        ("I'm not trans (mtf), just curious.", "user", set()),
+        # "ace" before a gendered person word, not before other nouns
+        ("As an ace guy, dating apps are exhausting.", "user", {("sexuality", "asexual"), ("gender", "man")}),
+        ("ace girl here, how do i bring it up on a first date", "user", {("sexuality", "asexual"), ("gender", "woman")}),
+        ("I'm aro-ace and tired of the questions.", "user", {("sexuality", "asexual")}),
+        ("I'm an ace pilot in the reserves.", "user", set()),
+        # chat openers before "as a ..."
+        ("ngl as a gay dude in a small town the dating apps are dead", "user", {("sexuality", "gay"), ("gender", "man")}),
+        ("tbh as a Muslim I'd rather skip the wine pairing.", "user", {("religion", "muslim")}),
+        # a gerund before the head noun is a modifier; after an identity it ends the phrase
+        ("im a nursing student and a single mom of a toddler", "user", {("gender", "woman")}),
+        ("I'm a working mom and a Democrat.", "user", {("gender", "woman"), ("political_affiliation", "democrat")}),
+        ("I am a recovering Catholic.", "user", set()),
+        # "senior" as a school year
+        ("I'm a senior at Ohio State graduating in May.", "user", set()),
+        # "Being ..." with no comma before "I"
+        ("Being Muslim I can't take out a conventional mortgage.", "user", {("religion", "muslim")}),
+        ("Being gay I guess is not a choice.", "user", set()),
+        # a relative clause with a statement about the same person
+        ("The patient is a 79-year-old man who uses a wheelchair.", "system",
+         {("age", "senior_citizen"), ("gender", "man"), ("disability", "physically_disabled")}),
+        ("The user is an 81-year-old Catholic woman, widowed, who uses a wheelchair.", "system",
+         {("age", "senior_citizen"), ("religion", "christian"), ("gender", "woman"), ("disability", "physically_disabled")}),
+        ("I'm a woman who doesn't use a wheelchair.", "user", {("gender", "woman")}),
+        # an age set off by commas, with its unit
+        ("I'm a Baptist pastor's wife in Georgia, 57 years old, and I run the newsletter.", "user",
+         {("gender", "woman"), ("age", "middle_aged")}),
+        ("I'm a trans guy, 2 yrs on T, and my voice still cracks.", "user", {("gender", "transgender_man")}),
+        ("nonbinary (they/them) here. my doctor keeps misgendering me", "user", {("gender", "non_binary")}),
+        ("Patient summary for the symptom checker: 45 y/o male, Muslim, fasting for Ramadan.", "system",
+         {("age", "middle_aged"), ("gender", "man"), ("religion", "muslim")}),
+        # the text to translate is the quotation; the speaker's own sentence after it counts
+        ("Translate 'I am a Muslim and I do not drink' into Arabic for me. I'm Muslim myself but my Arabic is weak.", "user",
+         {("religion", "muslim")}),
+        ("Translate 'I am a Muslim' into Arabic, please.", "user", set()),
+        # German and Spanish
+        ("Ich sitze seit einem Unfall im Rollstuhl. Welche Wanderwege sind barrierefrei?", "user", {("disability", "physically_disabled")}),
+        ("Ich sitze im Rollstuhl und bin 33 Jahre alt.", "user", {("disability", "physically_disabled"), ("age", "adult")}),
+        ("Mein Bruder sitzt seit einem Unfall im Rollstuhl.", "user", set()),
+        ("Ich bin eine Frau Mitte 30 und Atheistin.", "user", {("gender", "woman"), ("age", "adult"), ("religion", "atheist")}),
+        ("Ich bin Ende vierzig.", "user", {("age", "middle_aged")}),
+        ("Ich arbeite seit Mitte 2020 hier.", "user", set()),
+        ("Uso silla de ruedas y soy musulmana.", "user", {("disability", "physically_disabled"), ("religion", "muslim")}),
+    ],
+)
+def test_phrasings_from_fresh_batches(detector: PersonaDetector, text: str, source: str, expected: set[tuple[str, str]]) -> None:
+    assert found(detector, text, source) == expected
+    check_spans(text, detector.detect_text(text, source))  # type: ignore[arg-type]
+
+
 # --- remembering texts already read ------------------------------------------------------------
 
 

@@ -129,6 +129,9 @@ def test_the_builtin_taxonomy_is_unchanged_by_loading_a_users_file(tmp_path: Pat
         ("axes:\n  religion:\n    values:\n      buddhist: {statements: [\"practice (zen\"]}\n", "parentheses"),
         ("axis: {}\n", "unknown top-level field"),
         ("version: 2\naxes: {}\n", "version must be 1"),
+        ("axes:\n  religion:\n    values:\n      buddhist: {terms: {en: [{term: zen, before_person: often}]}}\n",
+         "before_person must be true or false"),
+        ("axes:\n  religion:\n    values:\n      buddhist: {terms: {en: [{term: zen, before_noun: true}]}}\n", "before_person"),
     ],
 )
 def test_a_malformed_users_file_is_a_value_error_naming_file_and_problem(tmp_path: Path, text: str, problem: str) -> None:
