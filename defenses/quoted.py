@@ -33,8 +33,9 @@ _QUOTE_NEXT = re.compile(r"[ \t]*(?:this|that|the\s+following)?[ \t]*:?[ \t]*(?=
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 
 
-def foreign_spans(text: str) -> list[tuple[int, int]]:
-    """Sorted, merged (start, end) spans of `text` that are not the speaker's own words."""
+def foreign_spans(text: str, lowered: str | None = None) -> list[tuple[int, int]]:
+    """Sorted, merged (start, end) spans of `text` that are not the speaker's own words (`lowered`: a
+    lowercase copy of the same length, if the caller has one)."""
     spans: list[tuple[int, int]] = []
     if "```" in text or "~~~" in text:
         spans.extend(m.span() for m in _FENCE.finditer(text))
@@ -46,10 +47,13 @@ def foreign_spans(text: str) -> list[tuple[int, int]]:
         spans.extend(m.span() for m in _DOUBLE.finditer(text))
     if "'" in text:
         spans.extend(m.span() for m in _SINGLE.finditer(text))
-    if any(c in text for c in "\u201c\u00ab\u201e\u2018"):
+    if not text.isascii() and any(c in text for c in "\u201c\u00ab\u201e\u2018"):
         spans.extend(m.span() for m in _CURLY.finditer(text))
-    lowered = text.lower() if len(text.lower()) == len(text) else text
-    if any(cue in lowered for cue in _TRANSLATE_CUES) or ("say" in lowered and "how" in lowered):
+    if lowered is None:
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            lowered = text
+    if _asks_to_translate(lowered):
         spans.extend(_translated(text, lowered))
     if not spans:
         return spans
@@ -66,6 +70,13 @@ def foreign_spans(text: str) -> list[tuple[int, int]]:
 
 # Substrings one of which every match of _TRANSLATE holds ("how ... say" is checked apart).
 _TRANSLATE_CUES = ("transl", "tradu", "bersetz", "write this in", "put this into", "say this in")
+
+
+def _asks_to_translate(lowered: str) -> bool:
+    for cue in _TRANSLATE_CUES:
+        if cue in lowered:
+            return True
+    return "say" in lowered and "how" in lowered
 
 
 def _translated(text: str, lowered: str) -> list[tuple[int, int]]:

@@ -47,7 +47,7 @@ _COMPACT_INTROS = (
     re.compile(r"(?P<age>\d{2}) ?(?P<sex>[mf])" + _COMPACT_END),
     re.compile(r"(?P<sex2>[mf]) ?[,/]? ?(?P<age2>\d{2})" + _COMPACT_END),
 )
-_TWO_DIGITS = re.compile(r"\d\d")
+_DIGIT_RUNS = re.compile(r"\d{2,}")
 _GENERIC_HEADS = re.compile(r"[ \t]+(?:person|individual|voter|citizen|human being|human)(?![\w])")
 _DETERMINER_BEFORE = re.compile(r"(?:^|(?<=[\s(\"'“]))(?:an?|the|un|una|une|ein|eine|einer)[ \t]+$")
 _PLACE = re.compile(r"[ \t]+(?:from|in|living in|based in|who lives in|de|aus)[ \t]+[A-Z][\w'’-]*(?:[ \t]+[A-Z][\w'’-]*){0,3}")
@@ -243,16 +243,16 @@ class StatementReader:
                     handler(self, view, m, lang, out)
                     after = view.read_up_to = m.end()
                     break
-        if "here" in lowered[ws:we]:
+        if lowered.find("here", ws, we) >= 0:
             self._read_here(view, out, ws, we)
-        if "," in lowered[ws:we]:
+        if lowered.find(",", ws, we) >= 0:
             self._read_apposition(view, out, ws, we)
-        if _TWO_DIGITS.search(lowered, ws, we) is None:
-            return  # the forum form needs an age; most windows have none, and scanning for [mf] is not free
-        for pattern in _COMPACT_INTROS:
-            for m in pattern.finditer(lowered, ws, we):
-                if not m.start() or not (lowered[m.start() - 1].isalnum() or lowered[m.start() - 1] in "_(["):
-                    self._on_compact_intro(view, m, out)
+        runs = [r.span() for r in _DIGIT_RUNS.finditer(lowered, ws, we)]
+        if not runs:
+            return  # the forms below all need a number of two digits or more; most windows have none
+        for a, b in runs:
+            if b - a == 2:  # the forum form: "25F", "M, 34"; its letter is at most four characters before the age
+                self._compact_intro_at(view, a, ws, we, out)
         self._read_opening_age(view, out, ws, we)
         if not ws:
             self._age_statements.read_number_openings(view, out)  # "34, single", "45yo Asian female, ..."
@@ -264,6 +264,21 @@ class StatementReader:
         if len(self._routes) < 4096:  # spellings as written ("i  am", "I'M"): bounded
             self._routes[raw] = route
         return route
+
+    def _compact_intro_at(self, view: TextView, a: int, ws: int, we: int, out: list[Found]) -> None:
+        """The forum form around the two-digit number at `a`, if it is one."""
+        lowered = view.lowered
+        age_first, sex_first = _COMPACT_INTROS
+        for start in (a, a - 4, a - 3, a - 2, a - 1):
+            if start < ws or (start != a and lowered[start] not in "mf"):
+                continue
+            if start and (lowered[start - 1].isalnum() or lowered[start - 1] in "_(["):
+                continue
+            m = (age_first if start == a else sex_first).match(lowered, start, we)
+            if m is not None:
+                self._on_compact_intro(view, m, out)
+                if start != a:
+                    return
 
     def _on_compact_intro(self, view: TextView, m: re.Match[str], out: list[Found]) -> None:
         """"25F, just moved to a new city", "M, 34, looking for ...": the forum form opening a sentence."""

@@ -35,7 +35,7 @@ class TextView:
     def foreign(self, pos: int) -> bool:
         """Whether `pos` is inside a quotation, code, or text given to translate."""
         if self._foreign is None:
-            self._foreign = foreign_spans(self.text)
+            self._foreign = foreign_spans(self.text, self.lowered)
             self._foreign_starts = [s for s, _ in self._foreign]
         return bool(self._foreign) and inside(self._foreign, self._foreign_starts, pos)
 
