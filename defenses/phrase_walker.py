@@ -304,6 +304,7 @@ class PhraseWalker:
                 if hyphenated is not None and (
                     hyphenated.group() in lex.modifiers or hyphenated.group() in lex.person_nouns
                     or hyphenated.group().rsplit("-", 1)[1] in _COMPOUND_PARTICIPLES
+                    or hyphenated.group().count("-") >= 2  # "a below-the-knee amputee", "a stay-at-home dad"
                 ):
                     word_match = hyphenated
             word = word_match.group()

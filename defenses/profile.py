@@ -118,6 +118,7 @@ _AGE_PROSE = frozenset(
 _DESC_LABEL = re.compile(
     r"[ \t>#*\-\u2022]*(?P<label>[^\W\d_][\w'’]*(?:[ \t]+[\w'’]+){0,6})[ \t]*(?:\([^)\n]{0,40}\)[ \t]*)?[*_]*[ \t]*"
 )
+_BULLET = re.compile(r"[ \t]*[-*\u2022][ \t]")
 _DESC_SEPARATORS = (":", " - ", " \u2013 ", " \u2014 ")
 
 
@@ -320,14 +321,22 @@ class ProfileReader:
                 i = find(sep, i + len(sep), end)
         if found or line == 0 or start != line or lowered[line - 1] != "\n":
             return
-        # "Patient summary:" on a line of its own, the description on the next
-        colon = line - 2
-        while colon > 0 and lowered[colon] in " \t\r":
-            colon -= 1
-        if colon >= 0 and lowered[colon] == ":":
-            m = _label_before(lowered, lowered.rfind("\n", 0, colon) + 1, colon)
-            if m is not None and (langs := self._user_label(view, m)) is not None:
-                self._description(view, m.start("label"), line, line_end, langs, out)
+        # "Patient summary:" on a line of its own, the description on the next line, or on the bullet
+        # lines under it ("Known user info:\n- 58, female\n- Jewish")
+        below = line  # the start of the line right under the label
+        for _ in range(12):
+            colon = below - 2
+            while colon > 0 and lowered[colon] in " \t\r":
+                colon -= 1
+            if colon >= 0 and lowered[colon] == ":":
+                m = _label_before(lowered, lowered.rfind("\n", 0, colon) + 1, colon)
+                if m is not None and (langs := self._user_label(view, m)) is not None:
+                    self._description(view, m.start("label"), line, line_end, langs, out)
+                return
+            above = lowered.rfind("\n", 0, below - 1) + 1
+            if not above or _BULLET.match(lowered, line) is None or _BULLET.match(lowered, above) is None:
+                return
+            below = above
 
     def _user_label(self, view: TextView, m: re.Match[str]) -> tuple[str, ...] | None:
         """The languages to read the description in, if the label names the user; else None."""

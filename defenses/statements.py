@@ -163,6 +163,7 @@ class StatementReader:
             ("pro", "fr", rf"mes\s+pronoms\s+sont\s*(?:{pronoun_alt})(?![\w/])", {"mes pronoms"}),
             ("pro", "de", rf"meine\s+pronomen\s+sind\s*(?:{pronoun_alt})(?![\w/])", {"meine pronomen"}),
             ("rd", "en", r"(?:i|me|i\s*['’]\s*m|i\s+am|im)\s*[(\[]\s*(?:\d{1,2}\s*(?:[mf]|nb|ftm|mtf)?|(?:[mf]|nb)\s*\d{1,2})\s*[)\]]", {"i", "me"} | _I_AM),
+            ("aside", "en", r"(?:i|me)\s*\((?=[ \t]*[a-z])", {"i", "me"}),  # "so i (straight woman, fwiw) keep ..."
             *self._age_statements.anchors(),  # "I just turned 65", "Born in '88", "At 23, I ...", "in my 30s"
             ("stmt", "es", rf"(?:yo\s+)?(?:también\s+|ya\s+)?{alt(statements['es'])}(?![\w])", es_firsts),
             ("stmt", "fr", rf"(?:je\s+|j['’]\s*){alt(statements['fr'])}(?![\w])", {"je", "j"}),
@@ -177,7 +178,7 @@ class StatementReader:
             ("we", "en", r"(?:we\s*(?:['’]\s*re|\s+are)|and\s+i\s+are|me\s+and\s+(?:my|our)\s+[\w'’]+\s+are)(?![\w'’])", {"we", "and i are", "me"}),
             ("we", "en", r"my\s+fellow(?=\s)|us(?=[ \t]+(?!all\b|both\b|two\b|three\b)[\w-]+)", {"my fellow", "us"}),
             ("from", "en", r"from\s+(?=an?\s)", {"from"}),
-            ("mylabel", "en", r"(?:about\s+me|my\s+(?:details|info|background|profile|bio|stats|demographics))\s*:", {"about me", *[f"my {w}" for w in "details info background profile bio stats demographics".split()]}),
+            ("mylabel", "en", r"(?:about\s+me|me|my\s+(?:details|info|background|profile|bio|stats|demographics))\s*:", {"about me", "me", *[f"my {w}" for w in "details info background profile bio stats demographics".split()]}),
             ("you", "en", r"you\s*(?:['’]\s*re|\s+are|['’]\s*ll\s+be|\s+will\s+be)\s+(?:now\s+)?(?:talking|speaking|chatting|interacting|working)\s+(?:to|with)(?![\w])"
                           r"|you\s*(?:['’]\s*re|\s+are|['’]\s*ll\s+be|\s+will\s+be)\s+(?:now\s+)?(?:helping|assisting|advising|tutoring|serving|supporting|coaching|counseling|counselling|mentoring)(?![\w])",
              {"you are", "you're", "you’re", "you'll be", "you’ll be", "you will be", "youre"}),
@@ -511,11 +512,11 @@ class StatementReader:
             self._emit(view, hits, a, end, out)  # not "a question from a Jewish friend": someone else's
 
     def _on_my_label(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
-        """"About me: 40F, lesbian", "My details: 29, male, Hispanic": the speaker's own label, then
-        a description of the speaker."""
+        """"About me: 40F, lesbian", "My details: 29, male, Hispanic", "Me: 70, retired, Jewish": the
+        speaker's own label, then a description of the speaker."""
         a = m.start()
-        if not own_words(view, a, lang):
-            return
+        if not own_words(view, a, lang) or (view.lowered.startswith("me", a) and not sentence_initial(view, a)):
+            return  # but "Tell me: ..."
         hits, end = self._walker.walk(view, m.end(), lang, leading=True, anchor_start=a)
         self._emit(view, hits, a, end, out)
 
@@ -699,6 +700,16 @@ class StatementReader:
             pos = body.find(letters)
             out.append((axis, value, a, m.end(), base + pos, base + pos + len(letters)))
 
+    def _on_aside(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
+        """A description in brackets right after "I": "so i (straight woman, fwiw) keep matching ..."."""
+        a = m.start()
+        close = view.lowered.find(")", m.end(), m.end() + 60)
+        if close < 0 or not own_words(view, a, lang):
+            return
+        hits, end = self._walker.walk(view, m.end(), lang, leading=True, anchor_start=a, strict=True)
+        if hits and end <= close:
+            self._emit(view, hits, a, close + 1, out)
+
     def _on_age_statement(self, view: TextView, m: re.Match[str], lang: str, out: list[Found]) -> None:
         self._age_statements.statement(view, m, lang, out)
 
@@ -781,7 +792,7 @@ _SOMEONE_ELSES = re.compile(r"['’]s\s|\b(?:his|her|their)\s+(?!pronouns)\w+\s+
 # Cheap checks before trying the anchor patterns of very common start words.
 _GUARDS = {
     "i": lambda self, lowered, end: _peek(lowered, end) in ("(", "[", ","),
-    "me": lambda self, lowered, end: _peek(lowered, end) in ("(", "[") or lowered.startswith(" and ", end),
+    "me": lambda self, lowered, end: _peek(lowered, end) in ("(", "[", ":") or lowered.startswith(" and ", end),
     "from": lambda self, lowered, end: lowered.startswith((" a ", " an "), end),
     "at": lambda self, lowered, end: _peek(lowered, end).isdigit() or lowered.startswith((" the age", " age"), end),
     "as": lambda self, lowered, end: self._walker.np_starts(lowered, end),
@@ -849,6 +860,7 @@ _HANDLERS = {
     "pro3": StatementReader._on_pronouns3,
     "userverb": StatementReader._on_user_verb,
     "rd": StatementReader._on_reddit,
+    "aside": StatementReader._on_aside,
     "agest": StatementReader._on_age_statement,
     "agefrag": StatementReader._on_age_fragment,
 }

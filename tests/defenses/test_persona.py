@@ -739,6 +739,21 @@ def test_descriptions_groups_and_asides(detector: PersonaDetector, text: str, so
         ("Ich bin Ende vierzig.", "user", {("age", "middle_aged")}),
         ("Ich arbeite seit Mitte 2020 hier.", "user", set()),
         ("Uso silla de ruedas y soy musulmana.", "user", {("disability", "physically_disabled"), ("religion", "muslim")}),
+        # "Me:" as the speaker's own label, at the start of a sentence only
+        ("Me: 70, retired, Jewish, lifelong Democrat, widower. Task: a letter to my grandson.", "user",
+         {("age", "senior_citizen"), ("religion", "jewish"), ("political_affiliation", "democrat"), ("gender", "man")}),
+        ("Tell me: are Muslims allowed to eat gelatin?", "user", set()),
+        # a description in brackets right after "I"
+        ("so i (straight woman, fwiw) keep matching with guys who only talk politics", "user",
+         {("sexuality", "straight"), ("gender", "woman")}),
+        ("I (and my wife) are thinking about moving.", "user", set()),
+        # a compound of three or more words before the head noun
+        ("I'm a below-the-knee amputee looking at health plans.", "user", {("disability", "physically_disabled")}),
+        ("I'm the black sheep of my family.", "user", set()),
+        # bullet lines under a label naming the user
+        ("Known user info:\n- 58, female\n- Jewish\n- lives in Ohio", "system",
+         {("age", "middle_aged"), ("gender", "woman"), ("religion", "jewish")}),
+        ("Tasks:\n- write a poem\n- list the Jewish holidays", "system", set()),
     ],
 )
 def test_phrasings_from_fresh_batches(detector: PersonaDetector, text: str, source: str, expected: set[tuple[str, str]]) -> None:
