@@ -45,9 +45,7 @@ clean-compiled:
 COMPILED_TREE := build/compiled-tree
 SHARED ?= $(abspath ../shared)
 test-compiled: install
-	rm -rf $(COMPILED_TREE) && mkdir -p $(COMPILED_TREE)
-	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(COMPILED_TREE)
-	cd $(COMPILED_TREE) && EVENHAND_COMPILE=1 $(CURDIR)/$(BIN)/python setup.py --quiet build_ext --inplace
+	$(BIN)/python -m loadtest.compiled_tree $(COMPILED_TREE)
 	cd $(COMPILED_TREE) && EVENHAND_SHARED=$${EVENHAND_SHARED:-$(SHARED)} EVENHAND_EXPECT_COMPILED=1 \
 		$(CURDIR)/$(BIN)/pytest -q -p no:cacheprovider tests/defenses
 

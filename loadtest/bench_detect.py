@@ -1,6 +1,11 @@
 """Benchmark of persona detection (the pipeline's detect stage) on typical and large requests.
 
-    python -m loadtest.bench_detect [--iterations N] [--quick]
+    python -m loadtest.bench_detect [--iterations N] [--quick] [--compiled]
+
+--compiled measures the detector compiled with mypyc, as the Docker image and `make compile` build it:
+the checkout is copied to build/compiled-tree, compiled there (loadtest.compiled_tree), and the
+benchmark runs in the copy. Without it, whichever build this checkout has is measured; the output
+says which.
 
 Typical requests are 1-2 KB: a system prompt and a few turns, half of them with a persona stated
 somewhere. Large requests are about 20 KB (a long system prompt with reference text, then turns).
@@ -32,9 +37,12 @@ import os
 import random
 import re
 import statistics
+import subprocess
+import sys
 import time
 
 from defenses.compiled import compiled_modules
+from loadtest import compiled_tree
 from defenses.persona import PersonaDetector, default_detector
 from proxy.wire import ChatRequest
 
@@ -215,14 +223,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=20000)
     parser.add_argument("--quick", action="store_true", help="fewer iterations, for a smoke run")
+    parser.add_argument("--compiled", action="store_true", help="measure the detector compiled with mypyc (in a copy of the checkout)")
     args = parser.parse_args()
+    if args.compiled:
+        tree = compiled_tree.build()
+        forwarded = [a for a in sys.argv[1:] if a != "--compiled"]
+        sys.exit(subprocess.run([sys.executable, "-m", "loadtest.bench_detect", *forwarded], cwd=tree).returncode)
     iterations = 2000 if args.quick else args.iterations
     rng = random.Random(7)
     t0 = time.perf_counter()
     detector = default_detector()
     print(f"detector built in {(time.perf_counter() - t0) * 1000:.0f} ms; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     compiled = compiled_modules()
-    print(f"detector modules: {f'compiled with mypyc ({len(compiled)})' if compiled else 'interpreted (make compile builds them with mypyc)'}")
+    print(f"detector modules: {f'compiled with mypyc ({len(compiled)})' if compiled else 'interpreted (--compiled measures them compiled with mypyc)'}")
 
     plain = [typical_request(rng, False) for _ in range(200)]
     persona = [typical_request(rng, True) for _ in range(200)]
