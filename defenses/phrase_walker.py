@@ -74,7 +74,8 @@ def skip_spaces(text: str, pos: int) -> int:
     return pos
 
 
-_SENTENCE_ADVERBS = frozenset("also just only still now currently actually really definitely technically".split())
+# Adverbs between "I'm" and a bare age ("I'm only 16"): the prefilter looks past them too.
+SENTENCE_ADVERBS = frozenset("also just only still now currently actually really definitely technically".split())
 _TRANS_WORDS = frozenset(("trans", "transgender", "transsexual"))
 _TRANS_CODE = re.compile(r"[ \t]*(?:[(\[][ \t]*)?(?P<code>ftm|mtf|f2m|m2f)(?:[ \t]*[)\]])?(?![\w'’])")
 _TO_BE = re.compile(r"\s+to\s+be(?![\w])")
@@ -265,7 +266,7 @@ class PhraseWalker:
                     if not ok:
                         compound = _HYPHENATED.match(lowered, ts)
                         te = compound.end() if compound else te
-                settle("term", 0, ok and info is not None and info.core_person)
+                settle("term", gendered_next=ok and info is not None and info.core_person)
                 first = after_coord = False
                 if ok and info is not None:
                     if lowered.startswith(("'s", "’s"), te):
@@ -399,7 +400,7 @@ class PhraseWalker:
                     w_end = lowered.index("be", w_end) + 2
                 if pending or tentative:
                     settle("boundary")
-                elif word in _SENTENCE_ADVERBS:  # "I'm only 16", "I'm also 66": a bare age may still follow
+                elif word in SENTENCE_ADVERBS:  # "I'm only 16", "I'm also 66": a bare age may still follow
                     first, after_coord = was_first, coord_before
                 i = w_end
                 continue

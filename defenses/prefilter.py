@@ -14,6 +14,7 @@ import string
 from collections.abc import Set as AbstractSet
 
 from defenses.age import number_words
+from defenses.phrase_walker import SENTENCE_ADVERBS
 from defenses.phrases import expansions
 from defenses.taxonomy import LANGUAGES, Taxonomy
 from defenses.wordlist_regex import spelling_variants
@@ -45,8 +46,7 @@ _PROFILE_OWNERS = ("user", "customer", "client", "patient", "member", "my")
 _AGE_BEFORE = frozenset(
     "m am im is are age aged turned turn turning at tengo ai bin ist edad âge alter in over under almost nearly "
     "a an i me my early mid late de was born dob user being as of aged be cumplo cumplí cumplir cumpliré werde eu "
-    "aurai avoir mes bald woche morgen anfang mitte ende also just only still now currently actually really "
-    "definitely technically".split()
+    "aurai avoir mes bald woche morgen anfang mitte ende".split()
 )
 _AGE_AFTER = frozenset("years year yrs yr yo y/o old años año ans jahre jahren jährig jährige jähriger jährigen and here".split())
 
@@ -94,6 +94,7 @@ class Prefilter:
         self._ascii_words = frozenset(w.encode() for w in self._words if w.isascii())
         self._ascii_numeric = frozenset(w.encode() for w in self._numeric if w.isascii())
         self._ascii_before = frozenset(w.encode() for w in _AGE_BEFORE if w.isascii())
+        self._ascii_adverbs = frozenset(w.encode() for w in SENTENCE_ADVERBS)
         self._ascii_after = frozenset(w.encode() for w in _AGE_AFTER if w.isascii())
 
     def locate(self, lowered: str) -> tuple[Windows, Windows] | None:
@@ -102,13 +103,13 @@ class Prefilter:
         if lowered.isascii():
             raw = lowered.encode().translate(_ASCII_TOKENS).split()
             present = self._ascii_words.intersection(raw)
-            ages = _age_cues(raw, self._ascii_numeric, self._ascii_before, self._ascii_after)
+            ages = _age_cues(raw, self._ascii_numeric, self._ascii_before, self._ascii_after, self._ascii_adverbs)
             if not present and not ages:
                 return None
             words = {w.decode() for w in present | ages}
         else:
             tokens = lowered.translate(_TOKENS).split()
-            words = self._words.intersection(tokens) | _age_cues(tokens, self._numeric, _AGE_BEFORE, _AGE_AFTER)
+            words = self._words.intersection(tokens) | _age_cues(tokens, self._numeric, _AGE_BEFORE, _AGE_AFTER, SENTENCE_ADVERBS)
             if not words:
                 return None
         keys = self._profile.intersection(words)
@@ -134,8 +135,8 @@ def _rarest(pieces: list[str]) -> str:
     return max(good, key=len)
 
 
-def _age_cues(words: list, numeric: frozenset, before: frozenset, after: frozenset) -> set:
-    """The numbers in the text that stand where an age would ("I'm 72", "72 years", "I (25F)")."""
+def _age_cues(words: list, numeric: frozenset, before: frozenset, after: frozenset, adverbs: frozenset) -> set:
+    """The numbers in the text that stand where an age would ("I'm 72", "I'm only 16", "72 years", "I (25F)")."""
     present = numeric.intersection(words)
     if not present:
         return set()
@@ -146,7 +147,10 @@ def _age_cues(words: list, numeric: frozenset, before: frozenset, after: frozens
         try:
             while True:  # list.index walks the tokens in C; most texts hold a number or two
                 i = words.index(number, i + 1)
-                if not i or words[i - 1] in before or (i < last and words[i + 1] in after):  # or opening the text
+                if (
+                    not i or words[i - 1] in before or (i < last and words[i + 1] in after)  # or opening the text
+                    or (i > 1 and words[i - 1] in adverbs and words[i - 2] in before)  # "I'm only 16", not "just 5 minutes"
+                ):
                     found.add(number)
                     break
         except ValueError:

@@ -399,7 +399,7 @@ class StatementReader:
                 end = max(end, age.end("age"))
         if not hits or not own_words(view, a, lang):
             return
-        if lang == "en" and (more := _AND_SELF.match(view.lowered, end)) is not None:
+        if (more := _AND_SELF[lang].match(view.lowered, end)) is not None:
             # "I'm a pastor's wife and have been Baptist my whole life": the same speaker, a second description
             extra, extra_end = self._walker.walk(view, more.end(), lang, leading=True, anchor_start=a)
             if extra:
@@ -582,8 +582,7 @@ class StatementReader:
         if found and (found[0], found[1]) not in view.negated:
             axis, value, ts = found
             out.append((axis, value, a, m.end(), ts, m.end()))
-        if (more := _AND_I_AM[lang].match(lowered, m.end())) is not None:
-            # "Ich sitze im Rollstuhl und bin 33 Jahre alt": the same speaker goes on to describe themselves
+        if (more := _AND_SELF[lang].match(lowered, m.end())) is not None:
             hits, end = self._walker.walk(view, more.end(), lang, leading=True, anchor_start=a)
             self._emit(view, hits, a, end, out)
 
@@ -764,9 +763,10 @@ _OPENING_AGE = re.compile(r"[ \t]*,[ \t]*(?P<age>(?P<n>[1-9]\d)" + _YEARS_OLD + 
 _CODE_LINE = re.compile(r"[{}=;\[]|\b(?:const|let|var|def|return|new|function|class)\s")
 _FIELD_START = re.compile(r"[ \t\n]*[\"'*_-]*[ \t]*(?P<key>[^\W\d_]+)[\"'*_]*[ \t]*(?:[:=]|(?=\d))")
 _NOT_A_DESCRIPTION = LEXICONS["en"].stops | CLAUSE_STARTERS["en"]
-_AND_SELF = re.compile(r"[ \t]*,?[ \t]*and\s+(?:am|also\s+am|have\s+(?:always\s+|long\s+)?been|['’]ve\s+(?:always\s+)?been|identify\s+as)(?![\w'’])")
-_AND_I_AM = {
-    "en": re.compile(r"[ \t]*,?[ \t]*and\s+(?:also\s+)?am(?![\w'’])"),
+# The same speaker goes on to describe themselves: "I'm a pastor's wife and have been Baptist ...",
+# "Ich sitze im Rollstuhl und bin 33 Jahre alt".
+_AND_SELF = {
+    "en": re.compile(r"[ \t]*,?[ \t]*and\s+(?:am|also\s+am|have\s+(?:always\s+|long\s+)?been|['’]ve\s+(?:always\s+)?been|identify\s+as)(?![\w'’])"),
     "es": re.compile(r"[ \t]*,?[ \t]*y\s+(?:también\s+)?soy(?![\w])"),
     "fr": re.compile(r"[ \t]*,?[ \t]*et\s+(?:je\s+)?suis(?![\w])"),
     "de": re.compile(r"[ \t]*,?[ \t]*und\s+(?:auch\s+)?bin(?![\w])"),
